@@ -1,0 +1,185 @@
+"""Stylised facts of returns (Cont 2001) as jitted pieces plus a report.
+
+All array functions take 1-D series (``vmap`` over seeds/assets); lag counts
+and horizons are static.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+
+__all__ = [
+    "excess_kurtosis",
+    "hill_tail_index",
+    "acf",
+    "acf_abs",
+    "acf_squared",
+    "volume_volatility_correlation",
+    "aggregational_gaussianity",
+    "leverage_effect",
+    "DEFAULT_THRESHOLDS",
+    "stylized_facts_report",
+]
+
+
+def _f(x: Array) -> Array:
+    """Floats keep their dtype (float32 allowed); ints/bools become the default float."""
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
+
+
+@jax.jit
+def excess_kurtosis(x: Array) -> Array:
+    """Excess kurtosis ``m4 / m2^2 - 3`` with biased moments (``scipy.stats.kurtosis`` default)."""
+    x = _f(x)
+    d = x - jnp.mean(x)
+    m2 = jnp.mean(d**2)
+    return jnp.mean(d**4) / m2**2 - 3.0
+
+
+@partial(jax.jit, static_argnames="k")
+def hill_tail_index(x: Array, k: int) -> Array:
+    """Hill (1975) tail index of ``|x|`` from the ``k`` largest order statistics.
+
+    ``alpha = k / sum_{i=1..k} log(X_(i) / X_(k+1))`` with ``X_(1) >= X_(2) >= ...``.
+    Needs ``k < len(x)``. [T] -> [].
+    """
+    a = jnp.sort(jnp.abs(_f(x)))[::-1]
+    if not 0 < k < a.shape[-1]:
+        raise ValueError(f"k must satisfy 0 < k < len(x) = {a.shape[-1]}, got {k}")
+    return k / jnp.sum(jnp.log(a[:k] / a[k]))
+
+
+@partial(jax.jit, static_argnames="nlags")
+def acf(x: Array, nlags: int) -> Array:
+    """Sample autocorrelation at lags ``0..nlags`` (``statsmodels...acf(adjusted=False)``).
+
+    ``rho_k = sum_{t} (x_t - m)(x_{t+k} - m) / sum_t (x_t - m)^2``. [T] -> [nlags + 1].
+    """
+    x = _f(x)
+    T = x.shape[-1]
+    d = x - jnp.mean(x)
+    dp = jnp.concatenate([d, jnp.zeros((nlags,), d.dtype)])
+    lagged = jax.vmap(lambda k: lax.dynamic_slice_in_dim(dp, k, T))(jnp.arange(nlags + 1))
+    c = lagged @ d
+    return c / c[0]
+
+
+@partial(jax.jit, static_argnames="nlags")
+def acf_abs(returns: Array, nlags: int) -> Array:
+    """ACF of ``|r|`` at lags ``0..nlags`` (volatility clustering)."""
+    return acf(jnp.abs(_f(returns)), nlags)
+
+
+@partial(jax.jit, static_argnames="nlags")
+def acf_squared(returns: Array, nlags: int) -> Array:
+    """ACF of ``r^2`` at lags ``0..nlags`` (volatility clustering)."""
+    return acf(_f(returns) ** 2, nlags)
+
+
+def _pearson(a: Array, b: Array) -> Array:
+    da, db = a - jnp.mean(a), b - jnp.mean(b)
+    return jnp.sum(da * db) / jnp.sqrt(jnp.sum(da * da) * jnp.sum(db * db))
+
+
+@jax.jit
+def volume_volatility_correlation(returns: Array, volumes: Array) -> Array:
+    """Pearson correlation of ``|r_t|`` and ``volume_t`` (same length T). [T], [T] -> []."""
+    return _pearson(jnp.abs(_f(returns)), _f(volumes))
+
+
+@partial(jax.jit, static_argnames="horizons")
+def aggregational_gaussianity(returns: Array, horizons: tuple[int, ...] = (1, 5, 20)) -> Array:
+    """Excess kurtosis of non-overlapping ``h``-period summed returns, per horizon.
+
+    Log returns add up over time; Cont (2001): kurtosis falls towards 0 as ``h``
+    grows. Trailing periods that do not fill a block are dropped. [T] -> [len(horizons)].
+    """
+    r = _f(returns)
+    out = []
+    for h in horizons:
+        m = r.shape[-1] // h
+        out.append(excess_kurtosis(jnp.sum(r[: m * h].reshape(m, h), axis=-1)))
+    return jnp.stack(out)
+
+
+@partial(jax.jit, static_argnames="max_lag")
+def leverage_effect(returns: Array, max_lag: int = 10) -> Array:
+    """Leverage correlation ``L(tau) = E[r_t r_{t+tau}^2] / E[r_t^2]^2`` (Bouchaud et al. 2001).
+
+    Sample means over the available pairs for ``tau = 1..max_lag``; negative
+    values mean falls raise later volatility. [T] -> [max_lag].
+    """
+    r = _f(returns)
+    T = r.shape[-1]
+    rp = jnp.concatenate([r, jnp.zeros((max_lag,), r.dtype)])
+    denom = jnp.mean(r**2) ** 2
+
+    def one(tau):
+        fut = lax.dynamic_slice_in_dim(rp, tau, T)
+        return jnp.sum(r * fut**2) / (T - tau) / denom
+
+    return jax.vmap(one)(jnp.arange(1, max_lag + 1))
+
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "kurtosis_min": 1.0,  # heavy tails: excess kurtosis of 1-period log returns above this
+    "acf_max": 0.1,  # absence of linear autocorrelation: max |rho_k(r)|, k=1..nlags, below this
+    "abs_acf_min": 0.1,  # volatility clustering: mean rho_k(|r|), k=1..nlags, above this
+}
+
+
+def stylized_facts_report(
+    prices: Array,
+    volumes: Array | None = None,
+    nlags: int = 10,
+    hill_fraction: float = 0.05,
+    horizons: tuple[int, ...] = (1, 5, 20),
+    thresholds: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Stylised-facts summary of a price path (Cont 2001), with pass/fail flags.
+
+    ``prices`` [T+1] (positive), ``volumes`` [T+1] or [T] (per-period volume;
+    the last T are aligned with the log returns). Returns a dict of Python
+    floats/lists with keys ``excess_kurtosis``, ``hill_tail_index``, ``acf``,
+    ``acf_abs``, ``acf_squared``, ``aggregational_kurtosis``, ``leverage``,
+    ``volume_volatility_corr`` (if volumes), ``passed`` (dict of bools for
+    ``heavy_tails``, ``no_linear_autocorrelation``, ``volatility_clustering``)
+    and ``all_passed``. Thresholds: :data:`DEFAULT_THRESHOLDS` updated by ``thresholds``.
+    """
+    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    p = jnp.asarray(prices, jnp.result_type(float))
+    r = jnp.diff(jnp.log(p))
+    k = max(1, int(hill_fraction * r.shape[-1]))
+    rho = np.asarray(acf(r, nlags))
+    rho_abs = np.asarray(acf_abs(r, nlags))
+    out: dict[str, Any] = {
+        "n_returns": int(r.shape[-1]),
+        "excess_kurtosis": float(excess_kurtosis(r)),
+        "hill_tail_index": float(hill_tail_index(r, k)),
+        "acf": rho.tolist(),
+        "acf_abs": rho_abs.tolist(),
+        "acf_squared": np.asarray(acf_squared(r, nlags)).tolist(),
+        "aggregational_kurtosis": dict(
+            zip(horizons, np.asarray(aggregational_gaussianity(r, horizons)).tolist(), strict=True)
+        ),
+        "leverage": np.asarray(leverage_effect(r, nlags)).tolist(),
+        "thresholds": th,
+    }
+    if volumes is not None:
+        v = jnp.asarray(volumes, r.dtype)[-r.shape[-1] :]
+        out["volume_volatility_corr"] = float(volume_volatility_correlation(r, v))
+    passed = {
+        "heavy_tails": out["excess_kurtosis"] > th["kurtosis_min"],
+        "no_linear_autocorrelation": float(np.max(np.abs(rho[1:]))) < th["acf_max"],
+        "volatility_clustering": float(np.mean(rho_abs[1:])) > th["abs_acf_min"],
+    }
+    out["passed"] = passed
+    out["all_passed"] = all(passed.values())
+    return out
