@@ -26,7 +26,6 @@ from jax import lax
 from quantmarl.book.state import (
     ASK,
     BID,
-    EMPTY_ID,
     FILL_WIDTH,
     FIRST_REJECTION,
     MSG_WIDTH,
@@ -104,7 +103,8 @@ def unpack_result(packed: jax.Array) -> MessageResult:
     """Inverse of :func:`pack_result`."""
     names = ("status", "filled", "notional", "n_fills", "rested", "cancelled")
     dtypes = (jnp.int32, jnp.int64, jnp.int64, jnp.int32, jnp.int64, jnp.int64)
-    return MessageResult(**{n: packed[..., i].astype(d) for i, (n, d) in enumerate(zip(names, dtypes))})
+    cols = enumerate(zip(names, dtypes, strict=True))
+    return MessageResult(**{n: packed[..., i].astype(d) for i, (n, d) in cols})
 
 
 def _shift_insert_delete(x, new_value, ins_pos, del_pos, slot):
@@ -124,8 +124,10 @@ def _shift_insert_delete(x, new_value, ins_pos, del_pos, slot):
 def _sum_all(*xs: jax.Array) -> tuple[jax.Array, ...]:
     """Sum several same-shape arrays in one variadic reduction (one kernel, not one each)."""
     zeros = tuple(jnp.zeros((), x.dtype) for x in xs)
-    return lax.reduce(xs, zeros, lambda a, b: tuple(x + y for x, y in zip(a, b)),
-                      tuple(range(xs[0].ndim)))
+    return lax.reduce(
+        xs, zeros, lambda a, b: tuple(x + y for x, y in zip(a, b, strict=True)),
+        tuple(range(xs[0].ndim)),
+    )
 
 
 @struct.dataclass

@@ -114,7 +114,9 @@ class RefBook:
         opp = -side
         while qty > 0:
             best = self.best(opp)
-            if best is None or (limit is not None and (best > limit if side == 1 else best < limit)):
+            if best is None:
+                break
+            if limit is not None and (best > limit if side == 1 else best < limit):
                 break
             queue = self.levels[opp][best]
             maker = queue[0]

@@ -23,8 +23,16 @@ def order_stream(
     invalid_frac: float = 0.0,
     max_qty: int = 100,
     capacity: int | None = 256,
+    target_depth: int | None = None,
 ) -> np.ndarray:
-    """An int64 ``(n, 5)`` stream: type, order_id, side, price, qty."""
+    """An int64 ``(n, 5)`` stream: type, order_id, side, price, qty.
+
+    When a side holds ``target_depth`` orders (default: 3/4 of ``capacity``),
+    a new order for that side becomes an aggressive order on the other side,
+    so books hover around a realistic depth instead of filling up.
+    """
+    if target_depth is None:
+        target_depth = (3 * capacity) // 4 if capacity else 192
     rng = np.random.default_rng(seed)
     book = RefBook(capacity)
     out = np.zeros((n, 5), np.int64)
@@ -36,8 +44,8 @@ def order_stream(
         side = int(rng.choice((-1, 1)))
         qty = int(rng.integers(1, max_qty + 1))
         if u[i] < invalid_frac:
-            row = (int(rng.integers(0, 6)), next_id, int(rng.integers(-1, 2)), int(rng.integers(-5, 5)),
-                   int(rng.integers(-2, 3)))
+            row = (int(rng.integers(0, 6)), next_id, int(rng.integers(-1, 2)),
+                   int(rng.integers(-5, 5)), int(rng.integers(-2, 3)))
         elif u[i] < invalid_frac + cancel_frac and book.orders:
             ids = list(book.orders) if len(book.orders) < 64 else None
             oid = (rng.choice(ids) if ids else _random_live_id(book, rng))
@@ -47,6 +55,11 @@ def order_stream(
             row = (typ, int(oid), side, 0, qty)
         elif u[i] < invalid_frac + cancel_frac + market_frac:
             row = (MARKET, next_id, side, 0, qty)
+            next_id += 1
+        elif book.count[side] >= target_depth:
+            # deep book: take liquidity from it instead of adding more
+            price = mid - side * int(rng.integers(0, spread_ticks + 1))
+            row = (LIMIT, next_id, -side, price, int(rng.integers(1, 3 * max_qty + 1)))
             next_id += 1
         else:
             # passive most of the time, sometimes crossing a few ticks
