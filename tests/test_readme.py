@@ -1,0 +1,30 @@
+"""The README's replay example runs and says what the README claims."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_replay_example():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(b for b in blocks if "replay_messages(messages" in b)
+    scope: dict = {}
+    exec(compile(example, "README.md", "exec"), scope)
+    result = scope["result"]
+    assert result.fills.tolist() == [[3, 2, 100, 3], [3, 1, 101, 3], [4, 1, 101, 1]]
+    assert result.rejected.tolist() == [5]
+    assert result.bids.shape == (0, 2) and result.asks.shape == (0, 2)
+    assert result.fills.dtype == np.int64
+
+
+def test_readme_quick_start_commands_match_ci():
+    text = README.read_text()
+    ci = (README.parent / ".ci" / "run").read_text()
+    test_cmd = 'pip install -e ".[dev]" && python -m pytest'
+    assert test_cmd in text and test_cmd in ci
+    assert "python -m quantmarl.demo" in text
