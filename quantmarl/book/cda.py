@@ -12,6 +12,13 @@ Messages are int64 rows ``[type, order_id, side, price, qty, owner]``
 side +1 buy / -1 sell, price in ticks (limit only), qty in lots, owner an
 agent index (-1 if unused). Cancel and delete find the order by id on either
 side (ids are unique among resting orders); their side must still be +1/-1.
+An owner outside [-1, 2**31 - 1] makes the row invalid (owners are stored as
+int32 agent indices, and are never truncated).
+
+Message types are not routed with ``lax.switch``: under ``vmap`` every branch
+of a switch runs for every book anyway, so one masked pipeline that serves all
+four types does less work than four branches, and it keeps a single book's
+loop body small too.
 """
 
 from __future__ import annotations
@@ -219,7 +226,9 @@ def apply_message(
     is_cancel = typ == MsgType.CANCEL
     is_delete = typ == MsgType.DELETE
     known = is_limit | is_market | is_cancel | is_delete
+    owner_ok = (owner >= -1) & (owner <= jnp.iinfo(jnp.int32).max)  # stored as int32
     invalid = ~known | ((side != 1) & (side != -1)) | (qty <= 0) | (is_limit & (price <= 0))
+    invalid = invalid | ~owner_ok
     is_buy = side == 1
     own_row = jnp.where(is_buy, BID, ASK).astype(jnp.int32)
 

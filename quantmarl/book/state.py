@@ -43,7 +43,7 @@ class Status(enum.IntEnum):
     DISCARDED = 4  # market: nothing to execute against, discarded (not a rejection)
     REDUCED = 5  # cancel: resting qty reduced, queue place kept
     REMOVED = 6  # cancel with qty >= remaining, or delete: order left the book
-    REJECTED_INVALID = 7  # qty <= 0, limit price <= 0, side not +1/-1, unknown type
+    REJECTED_INVALID = 7  # qty <= 0, limit price <= 0, side not +1/-1, unknown type, bad owner
     REJECTED_UNKNOWN_ID = 8  # cancel/delete of an id that is not resting
     REJECTED_DUPLICATE_ID = 9  # limit whose id is already resting (nothing executed)
     REJECTED_BOOK_FULL = 10  # limit remainder could not rest: its side is full (fills stand)

@@ -217,3 +217,9 @@ def test_process_compiles_once_per_shape():
     for m in rows((L, 1, 1, 100, 5), (L, 2, -1, 100, 3), (C, 1, 1, 0, 1), (M, 3, -1, 0, 9)):
         book, _ = step(book, m)
     assert np.asarray(book.count).tolist() == [0, 0]
+
+
+def test_owner_outside_int32_is_rejected_not_truncated():
+    book, fills, res = run([(L, 1, 1, 100, 5, 2**31), (L, 2, 1, 100, 5, -2), (L, 3, 1, 100, 5, 7)])
+    assert np.asarray(res.status).tolist() == [Status.REJECTED_INVALID] * 2 + [Status.RESTED]
+    assert np.asarray(book.owner[0, :1]).tolist() == [7]
