@@ -1,0 +1,193 @@
+"""Market configuration: static ``MarketConfig`` (shapes, counts: hashable, a jit
+static argument) and dynamic ``MarketParams`` (a pytree of numbers that sweeps
+can ``vmap`` over).
+
+Both are validated in plain Python before anything is traced: a bad value
+raises ``ValueError`` naming the field, the value and the allowed range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from quantmarl.market.accounting import RiskLimits
+
+CLEARING_MODES = ("cda", "auction")
+DEFAULT_REACTIVE = (
+    ("market_maker", 4),
+    ("fundamental", 32),
+    ("momentum", 16),
+    ("mean_reversion", 16),
+    ("noise", 64),
+)
+
+
+def _check_int(name: str, value, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
+
+
+def _check_float(name: str, value, lo: float, hi: float, *, lo_open: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    ok = ok and (lo < value if lo_open else lo <= value) and value <= hi
+    if not ok:
+        bracket = "(" if lo_open else "["
+        raise ValueError(f"{name} must be a number in {bracket}{lo}, {hi}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Static market structure: everything that changes an array shape."""
+
+    n_assets: int = 1
+    n_smart: int = 0  # learner slots whose actions come from outside
+    reactive: tuple[tuple[str, int], ...] = DEFAULT_REACTIVE  # (behaviour name, agent count)
+    background_orders: int = 0  # orders per step per asset from the statistical pool
+    book_capacity: int = 256  # orders per side per book (CDA mode)
+    clearing: str = "auction"  # "auction" (uniform-price batch) or "cda" (continuous)
+    episode_length: int = 1000  # steps
+    auction_band: int = 512  # ticks either side of the last price where an auction may clear
+    history: int = 32  # past prices kept per asset (max lookback of reactive agents)
+    max_events: int = 8  # rows of the event schedule
+    extra: tuple = field(default=(), compare=True)  # room for user extensions (hashable)
+
+    def __post_init__(self) -> None:
+        _check_int("n_assets", self.n_assets, 1, 256)
+        _check_int("n_smart", self.n_smart, 0, 4096)
+        _check_int("background_orders", self.background_orders, 0, 10**7)
+        _check_int("book_capacity", self.book_capacity, 1, 2**16)
+        _check_int("episode_length", self.episode_length, 1, 10**8)
+        _check_int("auction_band", self.auction_band, 1, 2**20)
+        _check_int("history", self.history, 2, 4096)
+        _check_int("max_events", self.max_events, 1, 1024)
+        if self.clearing not in CLEARING_MODES:
+            raise ValueError(f"clearing must be one of {CLEARING_MODES}, got {self.clearing!r}")
+        if not isinstance(self.reactive, tuple):
+            raise ValueError(
+                f"reactive must be a tuple of (name, count) pairs, got {self.reactive!r}"
+            )
+        seen = set()
+        for i, item in enumerate(self.reactive):
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ValueError(f"reactive[{i}] must be a (name, count) pair, got {item!r}")
+            _check_int(f"reactive[{i}] count ({item[0]})", item[1], 0, 10**7)
+            if item[0] in seen:
+                raise ValueError(f"reactive[{i}]: behaviour {item[0]!r} listed twice")
+            seen.add(item[0])
+
+    @property
+    def n_reactive(self) -> int:
+        """Reactive agents over all behaviours."""
+        return sum(count for _, count in self.reactive)
+
+    @property
+    def n_agents(self) -> int:
+        """Agents holding a ledger entry: smart slots first, then reactive blocks in order."""
+        return self.n_smart + self.n_reactive
+
+
+@struct.dataclass
+class FundamentalParams:
+    """Mean-reverting log fundamental value with jumps, correlated across assets."""
+
+    kappa: jax.Array  # float [] mean reversion per step toward the initial value (0 = random walk)
+    sigma: jax.Array  # float [] per-step volatility of log value
+    jump_prob: jax.Array  # float [] per-step probability of a jump
+    jump_scale: jax.Array  # float [] std of log jump size
+    correlation: jax.Array  # float [A, A] correlation of the diffusion shocks
+
+
+@struct.dataclass
+class MarketParams:
+    """Dynamic market parameters (vmappable)."""
+
+    tick_size: jax.Array  # float [] currency per tick (display and observations only)
+    tick_value: jax.Array  # int64 [] cash minor units per lot per tick
+    initial_price: jax.Array  # int64 [A] ticks
+    initial_cash: jax.Array  # int64 [] minor units per agent
+    initial_position: jax.Array  # int64 [] lots per agent per asset
+    fee_bps: jax.Array  # int64 [] taker (and auction) fee, basis points
+    maker_fee_bps: jax.Array  # int64 [] maker fee, basis points
+    fundamental: FundamentalParams
+    risk: RiskLimits
+
+
+def default_params(config: MarketConfig) -> MarketParams:
+    """Sensible defaults for ``config``: price 10,000 ticks of 0.01, 1bp fees, no borrowing."""
+    a = config.n_assets
+    return MarketParams(
+        tick_size=jnp.asarray(0.01),
+        tick_value=jnp.asarray(1, jnp.int64),
+        initial_price=jnp.full((a,), 10_000, jnp.int64),
+        initial_cash=jnp.asarray(10_000_000, jnp.int64),
+        initial_position=jnp.asarray(100, jnp.int64),
+        fee_bps=jnp.asarray(1, jnp.int64),
+        maker_fee_bps=jnp.asarray(0, jnp.int64),
+        fundamental=FundamentalParams(
+            kappa=jnp.asarray(0.01),
+            sigma=jnp.asarray(0.001),
+            jump_prob=jnp.asarray(0.001),
+            jump_scale=jnp.asarray(0.01),
+            correlation=jnp.eye(a),
+        ),
+        risk=RiskLimits(
+            min_cash=jnp.asarray(0, jnp.int64),
+            max_position=jnp.asarray(10_000, jnp.int64),
+            allow_short=jnp.asarray(True),
+        ),
+    )
+
+
+def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
+    """Check ``params`` against ``config`` (concrete values, before tracing); return it."""
+    a = config.n_assets
+
+    def scalar(name, x):
+        arr = np.asarray(x)
+        if arr.shape != ():
+            raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
+        return arr.item()
+
+    def int64(name, x, shape):
+        arr = np.asarray(x)
+        if arr.dtype != np.int64:
+            raise ValueError(f"{name} must have dtype int64 (exact money/prices), got {arr.dtype}")
+        if arr.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+        return arr
+
+    _check_float("tick_size", scalar("tick_size", params.tick_size), 0.0, 1e12, lo_open=True)
+    _check_int("tick_value", int(int64("tick_value", params.tick_value, ())), 1, 10**12)
+    prices = int64("initial_price", params.initial_price, (a,))
+    if prices.min() < config.auction_band + 1 or prices.max() > 10**12:
+        raise ValueError(
+            f"initial_price must lie in [auction_band + 1, 1e12] = [{config.auction_band + 1}, "
+            f"1000000000000] ticks, got {prices.tolist()}"
+        )
+    _check_int("initial_cash", int(int64("initial_cash", params.initial_cash, ())), 0, 10**15)
+    _check_int("initial_position", int(int64("initial_position", params.initial_position, ())),
+               -(10**9), 10**9)
+    _check_int("fee_bps", int(int64("fee_bps", params.fee_bps, ())), 0, 10_000)
+    _check_int("maker_fee_bps", int(int64("maker_fee_bps", params.maker_fee_bps, ())), 0, 10_000)
+    f = params.fundamental
+    _check_float("fundamental.kappa", scalar("fundamental.kappa", f.kappa), 0.0, 1.0)
+    _check_float("fundamental.sigma", scalar("fundamental.sigma", f.sigma), 0.0, 0.5)
+    _check_float("fundamental.jump_prob", scalar("fundamental.jump_prob", f.jump_prob), 0.0, 1.0)
+    _check_float("fundamental.jump_scale", scalar("fundamental.jump_scale", f.jump_scale), 0.0, 1.0)
+    corr = np.asarray(f.correlation, np.float64)
+    if corr.shape != (a, a):
+        raise ValueError(f"fundamental.correlation must have shape {(a, a)}, got {corr.shape}")
+    if not np.allclose(corr, corr.T) or not np.allclose(np.diag(corr), 1.0):
+        raise ValueError("fundamental.correlation must be symmetric with a unit diagonal")
+    if np.linalg.eigvalsh(corr).min() < -1e-9:
+        raise ValueError("fundamental.correlation must be positive semi-definite")
+    r = params.risk
+    _check_int("risk.min_cash", int(int64("risk.min_cash", r.min_cash, ())), -(10**15), 10**15)
+    _check_int("risk.max_position", int(int64("risk.max_position", r.max_position, ())), 0,
+               10**12)
+    return params

@@ -1,0 +1,56 @@
+"""Config and params validation: clear errors naming field, value and range."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import pytest
+
+from quantmarl.market.config import MarketConfig, default_params, validate_params
+
+
+def test_defaults_are_valid_and_hashable():
+    cfg = MarketConfig()
+    assert hash(cfg) == hash(MarketConfig())
+    assert cfg.n_agents == cfg.n_smart + cfg.n_reactive == 132
+    validate_params(cfg, default_params(cfg))
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"n_assets": 0}, r"n_assets must be an int in \[1, 256\], got 0"),
+        ({"clearing": "dark"}, r"clearing must be one of \('cda', 'auction'\), got 'dark'"),
+        ({"book_capacity": 2.5}, r"book_capacity must be an int"),
+        ({"reactive": (("noise", -1),)}, r"reactive\[0\] count \(noise\) must be an int"),
+        ({"reactive": (("noise", 1), ("noise", 2))}, r"listed twice"),
+        ({"reactive": [("noise", 1)]}, r"reactive must be a tuple"),
+        ({"history": 1}, r"history must be an int in \[2, 4096\]"),
+    ],
+)
+def test_bad_config_names_the_field(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MarketConfig(**kwargs)
+
+
+def test_bad_params_name_the_field():
+    cfg = MarketConfig(n_assets=2)
+    good = default_params(cfg)
+    fund = good.fundamental
+    cases = [
+        (good.replace(initial_price=jnp.array([10_000, 10_000], jnp.int32)),
+         "initial_price must have dtype int64"),
+        (good.replace(initial_price=jnp.array([10_000], jnp.int64)),
+         r"initial_price must have shape \(2,\)"),
+        (good.replace(initial_price=jnp.array([100, 10_000], jnp.int64)),
+         r"initial_price must lie in .* = \[513, .*got \[100, 10000\]"),
+        (good.replace(fee_bps=jnp.asarray(20_000, jnp.int64)),
+         r"fee_bps must be an int in \[0, 10000\], got 20000"),
+        (good.replace(fundamental=fund.replace(sigma=jnp.asarray(-0.1))), "fundamental.sigma"),
+        (good.replace(fundamental=fund.replace(correlation=jnp.array([[1.0, 2.0], [2.0, 1.0]]))),
+         "positive semi-definite"),
+        (good.replace(tick_size=jnp.asarray(0.0)), r"tick_size must be a number in \(0.0"),
+    ]
+    for i, (params, match) in enumerate(cases):
+        with pytest.raises(ValueError, match=match):
+            validate_params(cfg, params)
+            print("no error for case", i)
