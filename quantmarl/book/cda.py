@@ -13,7 +13,9 @@ side +1 buy / -1 sell, price in ticks (limit only), qty in lots, owner an
 agent index (-1 if unused). Cancel and delete find the order by id on either
 side (ids are unique among resting orders); their side must still be +1/-1.
 An owner outside [-1, 2**31 - 1] makes the row invalid (owners are stored as
-int32 agent indices, and are never truncated).
+int32 agent indices, and are never truncated), except ``NOOP_OWNER`` (-2),
+which marks an empty slot in a fixed-size batch: it does nothing and reports
+``Status.NOOP`` (not a rejection).
 
 Message types are not routed with ``lax.switch``: under ``vmap`` every branch
 of a switch runs for every book anyway, so one masked pipeline that serves all
@@ -37,6 +39,7 @@ from quantmarl.book.state import (
     FIRST_REJECTION,
     MSG_WIDTH,
     N_REJECTION_REASONS,
+    NOOP_OWNER,
     BookState,
     MsgType,
     Status,
@@ -226,9 +229,11 @@ def apply_message(
     is_cancel = typ == MsgType.CANCEL
     is_delete = typ == MsgType.DELETE
     known = is_limit | is_market | is_cancel | is_delete
+    noop = owner == NOOP_OWNER
     owner_ok = (owner >= -1) & (owner <= jnp.iinfo(jnp.int32).max)  # stored as int32
     invalid = ~known | ((side != 1) & (side != -1)) | (qty <= 0) | (is_limit & (price <= 0))
-    invalid = invalid | ~owner_ok
+    invalid = (invalid | ~owner_ok) & ~noop
+    known = known & ~noop
     is_buy = side == 1
     own_row = jnp.where(is_buy, BID, ASK).astype(jnp.int32)
 
@@ -243,9 +248,10 @@ def apply_message(
         (live & (row == own_row) & (key <= own_key)).astype(jnp.int32),
     )
     found = n_hit > 0
-    duplicate = ~invalid & is_limit & found
-    unknown = ~invalid & (is_cancel | is_delete) & ~found
-    taker = ~invalid & ~duplicate & (is_limit | is_market)
+    acts = ~invalid & ~noop
+    duplicate = acts & is_limit & found
+    unknown = acts & (is_cancel | is_delete) & ~found
+    taker = acts & ~duplicate & (is_limit | is_market)
 
     # --- trade down the opposite side ---
     sweep = _sweep(book, msg, taker, log, window)
@@ -262,7 +268,7 @@ def apply_message(
 
     # --- cancel / delete of the resting order found by id ---
     hit_row, hit_pos = hit_flat // cap, hit_flat % cap
-    modify = ~invalid & ~unknown & (is_cancel | is_delete)
+    modify = acts & ~unknown & (is_cancel | is_delete)
     removes = modify & (is_delete | (qty >= hit_qty))
     reduces = modify & ~removes
     del_pos = jnp.where((row == hit_row) & removes, hit_pos, cap)  # [2, 1]
@@ -276,8 +282,10 @@ def apply_message(
         counts - (removes & (row[:, 0] == hit_row)) + (rests & (row[:, 0] == own_row))
     ).astype(jnp.int32)
     status = jnp.select(
-        [invalid, duplicate, unknown, book_full, removes, reduces, remainder == 0, filled == 0],
+        [noop, invalid, duplicate, unknown, book_full, removes, reduces, remainder == 0,
+         filled == 0],
         [
+            Status.NOOP,
             Status.REJECTED_INVALID,
             Status.REJECTED_DUPLICATE_ID,
             Status.REJECTED_UNKNOWN_ID,
@@ -323,7 +331,8 @@ def record_fills(log: FillLog, chunk: FillChunk, msg: jax.Array) -> FillLog:
     window = lax.dynamic_slice(log.rows, (start, zero), (width, FILL_WIDTH))
     new_rows = jnp.stack(
         [jnp.broadcast_to(msg[1], chunk.qty.shape), chunk.maker_id, chunk.price, chunk.qty,
-         jnp.broadcast_to(msg[5], chunk.qty.shape), chunk.maker_owner.astype(jnp.int64)],
+         jnp.broadcast_to(msg[5], chunk.qty.shape), chunk.maker_owner.astype(jnp.int64),
+         jnp.broadcast_to(msg[2], chunk.qty.shape)],
         axis=1,
     )
     write = (chunk.qty > 0)[:, None] & fits

@@ -36,6 +36,7 @@ class MsgType(enum.IntEnum):
 class Status(enum.IntEnum):
     """Per-message outcome. Codes >= ``REJECTED_INVALID`` are rejections."""
 
+    NOOP = -1  # an empty message slot (owner == NOOP_OWNER): no effect, not a rejection
     RESTED = 0  # limit: nothing executed, rests in full
     FILLED = 1  # limit or market: executed in full
     PARTIAL_RESTED = 2  # limit: partly executed, remainder rests
@@ -50,15 +51,17 @@ class Status(enum.IntEnum):
 
 
 FIRST_REJECTION = int(Status.REJECTED_INVALID)
-N_REJECTION_REASONS = len(Status) - FIRST_REJECTION
+N_REJECTION_REASONS = sum(1 for s in Status if s >= FIRST_REJECTION)
 
 # Message row columns used by the kernel (int64): type, order_id, side, price, qty, owner.
 MSG_TYPE, MSG_ID, MSG_SIDE, MSG_PRICE, MSG_QTY, MSG_OWNER = range(6)
 MSG_WIDTH = 6
+NOOP_OWNER = -2  # owner value marking an empty message slot (fixed-shape batches of orders)
 
-# Fill log columns (int64): taker_id, maker_id, price, qty, taker_owner, maker_owner.
-FILL_TAKER_ID, FILL_MAKER_ID, FILL_PRICE, FILL_QTY, FILL_TAKER_OWNER, FILL_MAKER_OWNER = range(6)
-FILL_WIDTH = 6
+# Fill log columns (int64): taker_id, maker_id, price, qty, taker_owner, maker_owner, taker_side.
+(FILL_TAKER_ID, FILL_MAKER_ID, FILL_PRICE, FILL_QTY, FILL_TAKER_OWNER, FILL_MAKER_OWNER,
+ FILL_TAKER_SIDE) = range(7)
+FILL_WIDTH = 7
 
 
 @struct.dataclass

@@ -220,6 +220,16 @@ def test_process_compiles_once_per_shape():
 
 
 def test_owner_outside_int32_is_rejected_not_truncated():
-    book, fills, res = run([(L, 1, 1, 100, 5, 2**31), (L, 2, 1, 100, 5, -2), (L, 3, 1, 100, 5, 7)])
+    book, fills, res = run([(L, 1, 1, 100, 5, 2**31), (L, 2, 1, 100, 5, -3), (L, 3, 1, 100, 5, 7)])
     assert np.asarray(res.status).tolist() == [Status.REJECTED_INVALID] * 2 + [Status.RESTED]
     assert np.asarray(book.owner[0, :1]).tolist() == [7]
+
+
+def test_noop_slots_do_nothing_and_are_not_rejections():
+    noop = -2
+    book, fills, res = run([(L, 1, 1, 100, 5), (0, 0, 0, 0, 0, noop), (M, 2, -1, 0, 9, noop),
+                            (L, 3, -1, 100, 2)])
+    assert np.asarray(res.status).tolist() == [Status.RESTED, Status.NOOP, Status.NOOP,
+                                               Status.FILLED]
+    assert np.asarray(book.rejections).tolist() == [0, 0, 0, 0]
+    assert fills.tolist() == [[3, 1, 100, 2, -1, -1, -1]]  # ..., taker_owner, maker_owner, side
