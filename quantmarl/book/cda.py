@@ -377,3 +377,33 @@ def process_logged(
 
     (book, log), packed = lax.scan(body, (book, log), messages, unroll=unroll)
     return book, log, unpack_result(packed)
+
+
+def cancel_where(book: BookState, remove: jax.Array) -> tuple[BookState, jax.Array]:
+    """Remove every live order where ``remove`` (bool [2, cap]) is true, in one pass.
+
+    Survivors keep their price-time order (a stable compaction: a cumulative
+    count gives each kept order its new slot). Returns the new book and the
+    lots removed per side, int64 [2]. Used once per step for quote refresh,
+    cancel-all and order expiry; per-message cancels go through :func:`process`.
+    """
+    cap = book.capacity
+    slot = jnp.arange(cap, dtype=jnp.int32)[None, :]
+    live = slot < book.count[:, None]
+    keep = live & ~remove
+    dest = jnp.where(keep, jnp.cumsum(keep, axis=1, dtype=jnp.int32) - 1, cap)
+    rows = jnp.broadcast_to(jnp.arange(2)[:, None], dest.shape)
+
+    def compact(x, empty):
+        return jnp.full_like(x, empty).at[rows, dest].set(x, mode="drop")
+
+    removed = jnp.sum(jnp.where(live & remove, book.qty, 0), axis=1)
+    new_book = book.replace(
+        price=compact(book.price, 0),
+        qty=compact(book.qty, 0),
+        order_id=compact(book.order_id, -1),
+        owner=compact(book.owner, -1),
+        seq=compact(book.seq, -1),
+        count=jnp.sum(keep, axis=1, dtype=jnp.int32),
+    )
+    return new_book, removed

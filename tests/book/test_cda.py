@@ -233,3 +233,27 @@ def test_noop_slots_do_nothing_and_are_not_rejections():
                                                Status.FILLED]
     assert np.asarray(book.rejections).tolist() == [0, 0, 0, 0]
     assert fills.tolist() == [[3, 1, 100, 2, -1, -1, -1]]  # ..., taker_owner, maker_owner, side
+
+
+def test_cancel_where_equals_deleting_one_by_one():
+    from quantmarl.book.cda import cancel_where
+    from quantmarl.testing.refbook import RefBook
+
+    raw = order_stream(300, seed=5, capacity=16)
+    book, _ = process(empty_book(16), jnp.asarray(with_owner(raw)))
+    ids = np.asarray(book.order_id)
+    remove = (ids % 3 == 0) & (np.arange(16)[None, :] < np.asarray(book.count)[:, None])
+    new, removed = jax.jit(cancel_where)(book, jnp.asarray(remove))
+    ref = RefBook(16)
+    for row in raw:
+        ref.process(*row)
+    lots = [0, 0]
+    for r, side in ((0, 1), (1, -1)):
+        for oid in ids[r][remove[r]]:
+            lots[r] += ref.process(3, int(oid), side, 0, 1).cancelled
+    assert np.asarray(removed).tolist() == lots
+    for r, side in ((0, 1), (1, -1)):
+        c = int(new.count[r])
+        got = [int(x) for x in np.asarray(new.order_id[r, :c])[::-1]]  # best first
+        assert got == [o.order_id for o in ref.queue(side)]
+        assert np.asarray(new.qty[r, :c])[::-1].tolist() == [o.qty for o in ref.queue(side)]
