@@ -15,6 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from quantmarl.agents.background import BackgroundParams, default_background
+from quantmarl.agents.reactive import DEFAULT_DISTRIBUTIONS, BehaviourDistribution
+from quantmarl.agents.registry import get as get_behaviour
+from quantmarl.events.circuit_breaker import CircuitBreakerRules, breaker_rules, validate_rules
+from quantmarl.events.schedule import EventSchedule, empty_schedule
 from quantmarl.market.accounting import RiskLimits
 
 CLEARING_MODES = ("cda", "auction")
@@ -53,7 +58,9 @@ class MarketConfig:
     episode_length: int = 1000  # steps
     auction_band: int = 512  # ticks either side of the last price where an auction may clear
     history: int = 32  # past prices kept per asset (max lookback of reactive agents)
-    max_events: int = 8  # rows of the event schedule
+    max_events: int = 8  # rows of the event schedule (and of events injected into the state)
+    depth_levels: int = 5  # price levels (CDA) or ticks (auction) summed into recorded depth
+    record_agent_trades: bool = True  # StepRecord carries per-agent executed lots [n_accounts, A]
     extra: tuple = field(default=(), compare=True)  # room for user extensions (hashable)
 
     def __post_init__(self) -> None:
@@ -65,6 +72,11 @@ class MarketConfig:
         _check_int("auction_band", self.auction_band, 1, 2**20)
         _check_int("history", self.history, 2, 4096)
         _check_int("max_events", self.max_events, 1, 1024)
+        _check_int("depth_levels", self.depth_levels, 1, 1024)
+        if not isinstance(self.record_agent_trades, bool):
+            raise ValueError(
+                f"record_agent_trades must be a bool, got {self.record_agent_trades!r}"
+            )
         if self.clearing not in CLEARING_MODES:
             raise ValueError(f"clearing must be one of {CLEARING_MODES}, got {self.clearing!r}")
         if not isinstance(self.reactive, tuple):
@@ -76,6 +88,10 @@ class MarketConfig:
             if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
                 raise ValueError(f"reactive[{i}] must be a (name, count) pair, got {item!r}")
             _check_int(f"reactive[{i}] count ({item[0]})", item[1], 0, 10**7)
+            try:
+                get_behaviour(item[0])
+            except ValueError as err:
+                raise ValueError(f"reactive[{i}]: {err}") from None
             if item[0] in seen:
                 raise ValueError(f"reactive[{i}]: behaviour {item[0]!r} listed twice")
             seen.add(item[0])
@@ -87,8 +103,18 @@ class MarketConfig:
 
     @property
     def n_agents(self) -> int:
-        """Agents holding a ledger entry: smart slots first, then reactive blocks in order."""
+        """Simulated agents: smart slots first, then reactive blocks in order."""
         return self.n_smart + self.n_reactive
+
+    @property
+    def n_accounts(self) -> int:
+        """Ledger rows: every agent, then one account for the background pool."""
+        return self.n_agents + 1
+
+    @property
+    def background_account(self) -> int:
+        """Ledger row of the background pool (the represented population's net holdings)."""
+        return self.n_agents
 
 
 @struct.dataclass
@@ -115,6 +141,13 @@ class MarketParams:
     maker_fee_bps: jax.Array  # int64 [] maker fee, basis points
     fundamental: FundamentalParams
     risk: RiskLimits
+    background: BackgroundParams
+    behaviours: tuple[BehaviourDistribution, ...]  # one per config.reactive block
+    schedule: EventSchedule  # scheduled stress events, [max_events] rows
+    breaker: CircuitBreakerRules
+    index_weights: jax.Array  # float [A] index weights (arbitrageurs trade the index vs components)
+    vol_decay: jax.Array  # float [] EWMA decay of squared log returns (observed volatility)
+    order_lifetime: jax.Array  # int32 [] CDA mode: steps a resting agent/background order lives
 
 
 def default_params(config: MarketConfig) -> MarketParams:
@@ -140,6 +173,15 @@ def default_params(config: MarketConfig) -> MarketParams:
             max_position=jnp.asarray(10_000, jnp.int64),
             allow_short=jnp.asarray(True),
         ),
+        background=default_background(),
+        behaviours=tuple(
+            DEFAULT_DISTRIBUTIONS.get(name, BehaviourDistribution()) for name, _ in config.reactive
+        ),
+        schedule=empty_schedule(config.max_events),
+        breaker=breaker_rules(enabled=False, history_len=config.history),
+        index_weights=jnp.full((a,), 1.0 / a, jnp.float32),
+        vol_decay=jnp.asarray(0.94),
+        order_lifetime=jnp.asarray(10, jnp.int32),
     )
 
 
@@ -190,4 +232,25 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     _check_int("risk.min_cash", int(int64("risk.min_cash", r.min_cash, ())), -(10**15), 10**15)
     _check_int("risk.max_position", int(int64("risk.max_position", r.max_position, ())), 0,
                10**12)
+    if len(params.behaviours) != len(config.reactive):
+        raise ValueError(
+            f"behaviours must hold one BehaviourDistribution per reactive block "
+            f"({len(config.reactive)}), got {len(params.behaviours)}"
+        )
+    if params.schedule.kind.shape != (config.max_events,):
+        raise ValueError(
+            f"schedule must have max_events={config.max_events} rows, "
+            f"got {params.schedule.kind.shape[0]}"
+        )
+    validate_rules(params.breaker, config.history)
+    _check_float("vol_decay", scalar("vol_decay", params.vol_decay), 0.0, 0.9999)
+    _check_int("order_lifetime", int(scalar("order_lifetime", params.order_lifetime)), 1, 10**6)
+    if np.asarray(params.index_weights).shape != (a,):
+        raise ValueError(f"index_weights must have shape {(a,)}")
+    bg = params.background
+    _check_float("background.base_intensity", scalar("background.base_intensity",
+                 bg.base_intensity), 0.0, 1e7)
+    _check_float("background.decay", scalar("background.decay", bg.decay), 0.0, 0.9999)
+    _check_float("background.market_frac", scalar("background.market_frac", bg.market_frac),
+                 0.0, 1.0)
     return params

@@ -1,0 +1,76 @@
+"""Stress events and market rules as pure JAX.
+
+* :mod:`quantmarl.events.schedule`: :class:`EventSchedule`, a fixed-capacity
+  table of scheduled events (flash crash, volatility spike, liquidity shock,
+  news, flash rally), validating constructors and jittable :func:`inject`;
+* :mod:`quantmarl.events.effects`: :func:`effects_at`, the per-asset
+  :class:`Effects` of the events active at a step;
+* :mod:`quantmarl.events.circuit_breaker`: trading halts on large moves and
+  limit-up/limit-down price bands, exact in integer ticks.
+"""
+
+from quantmarl.events.circuit_breaker import (
+    CircuitBreakerRules,
+    CircuitBreakerState,
+    band_limits,
+    breaker_rules,
+    init_breaker,
+    is_halted,
+    reference_price,
+    update_breaker,
+    validate_rules,
+)
+from quantmarl.events.effects import (
+    WITHDRAW_LIQUIDITY_MULT,
+    Effects,
+    active_events,
+    effects_at,
+    no_effects,
+)
+from quantmarl.events.schedule import (
+    Event,
+    EventKind,
+    EventSchedule,
+    empty_schedule,
+    event_is_valid,
+    expire,
+    flash_crash,
+    flash_rally,
+    inject,
+    liquidity_shock,
+    make_schedule,
+    news_event,
+    validate_event,
+    volatility_spike,
+)
+
+__all__ = [
+    "WITHDRAW_LIQUIDITY_MULT",
+    "CircuitBreakerRules",
+    "CircuitBreakerState",
+    "Effects",
+    "Event",
+    "EventKind",
+    "EventSchedule",
+    "active_events",
+    "band_limits",
+    "breaker_rules",
+    "effects_at",
+    "empty_schedule",
+    "event_is_valid",
+    "expire",
+    "flash_crash",
+    "flash_rally",
+    "init_breaker",
+    "inject",
+    "is_halted",
+    "liquidity_shock",
+    "make_schedule",
+    "news_event",
+    "no_effects",
+    "reference_price",
+    "update_breaker",
+    "validate_event",
+    "validate_rules",
+    "volatility_spike",
+]
