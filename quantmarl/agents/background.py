@@ -31,6 +31,7 @@ class BackgroundParams:
     size_min: jax.Array  # float [] lots: Pareto minimum size
     size_alpha: jax.Array  # float [] Pareto tail exponent of sizes
     size_cap: jax.Array  # int64 [] lots: largest order
+    drift_sigma: jax.Array  # float [] per-step log std of the flow's reference price (sentiment)
 
 
 def default_background() -> BackgroundParams:
@@ -45,6 +46,7 @@ def default_background() -> BackgroundParams:
         size_min=jnp.asarray(1.0),
         size_alpha=jnp.asarray(1.8),
         size_cap=jnp.asarray(1_000, jnp.int64),
+        drift_sigma=jnp.asarray(0.0005),
     )
 
 

@@ -162,16 +162,64 @@ def _per_asset(x, asset, n_assets, fill):
     return jnp.where(mine, x[None, :], fill)
 
 
+def _stress_burst(state, fx, halted, side, price, qty, asset, bg, config):
+    """Flash crash / rally flow: one order per asset, first in the step's arrival order.
+
+    A crash step sells at ``target = floor(last * (1 - sell_pressure))`` with a
+    size that meets every buy willing to pay ``target`` or more (this step's
+    buys, plus resting bids in CDA mode), so the price trades down to the
+    target: a crash of ``m`` over ``d`` steps compounds to ``1 - (1 - m/d)**d``
+    (about ``m``). A rally mirrors it with buys. It is booked to the
+    background account. Returns BackgroundOrders of shape [A, 1] and the
+    auction reference price [A] (the target while a burst is active, so the
+    auction's "closest to the reference" tie-break leans toward it).
+    """
+    n_assets = config.n_assets
+    last = state.last_price.astype(jnp.float64)
+    down = jnp.floor(last * (1.0 - fx.sell_pressure.astype(jnp.float64))).astype(jnp.int64)
+    up = jnp.ceil(last * (1.0 + fx.buy_pressure.astype(jnp.float64))).astype(jnp.int64)
+    crash = (fx.sell_pressure > 0) & ~halted
+    rally = (fx.buy_pressure > 0) & ~halted & ~crash
+    target = jnp.where(crash, jnp.maximum(down, 1), up)
+    all_side = jnp.concatenate([_per_asset(side, asset, n_assets, 0), bg.side], axis=1)
+    all_price = jnp.concatenate([_per_asset(price, asset, n_assets, 0), bg.price], axis=1)
+    all_qty = jnp.concatenate([_per_asset(qty, asset, n_assets, 0), bg.qty], axis=1)
+    t = target[:, None]
+    buys = (all_side == 1) & ((all_price == 0) | (all_price >= t))
+    sells = (all_side == -1) & ((all_price == 0) | (all_price <= t))
+    demand = jnp.sum(jnp.where(buys, all_qty, 0), axis=1)
+    supply = jnp.sum(jnp.where(sells, all_qty, 0), axis=1)
+    if state.books is not None:
+        slot = jnp.arange(config.book_capacity)[None, :]
+
+        def resting(book, tgt):
+            live = slot < book.count[:, None]
+            bids = jnp.sum(jnp.where(live[0] & (book.price[0] >= tgt), book.qty[0], 0))
+            asks = jnp.sum(jnp.where(live[1] & (book.price[1] <= tgt), book.qty[1], 0))
+            return bids, asks
+
+        bids, asks = jax.vmap(resting)(state.books, target)
+        demand, supply = demand + bids, supply + asks
+    size = jnp.where(crash, demand, jnp.where(rally, supply, 0)) + 1
+    active = crash | rally
+    orders = bg.replace(
+        side=jnp.where(active, jnp.where(crash, -1, 1), 0).astype(jnp.int64)[:, None],
+        price=jnp.where(active, target, 0).astype(jnp.int64)[:, None],
+        qty=jnp.where(active, size, 0).astype(jnp.int64)[:, None],
+    )
+    return orders, jnp.where(active, target, state.last_price)
+
+
 # ---------------------------------------------------------------- clearing
 
 
-def _clear_auction(state, params, config, side, price, qty, asset, bg):
+def _clear_auction(state, params, config, side, price, qty, asset, bg, ref_price):
     """One uniform-price auction per asset. Returns settlement rows and per-asset statistics."""
     n_assets = config.n_assets
     s = jnp.concatenate([_per_asset(side, asset, n_assets, 0), bg.side], axis=1)
     p = jnp.concatenate([_per_asset(price, asset, n_assets, 0), bg.price], axis=1)
     q = jnp.concatenate([_per_asset(qty, asset, n_assets, 0), bg.qty], axis=1)
-    res = jax.vmap(partial(clear, band=config.auction_band))(s, p, q, state.last_price)
+    res = jax.vmap(partial(clear, band=config.auction_band))(s, p, q, ref_price)
     m = side.shape[0]
     filled_agents = jnp.sum(res.filled[:, :m], axis=0)  # each order has one asset
     traded = res.volume > 0
@@ -240,8 +288,14 @@ def _clear_cda(key, state, params, config, side, price, qty, asset, replaces, ha
                           jnp.where(live, owner, NOOP_OWNER)], axis=1).astype(jnp.int64)
 
     rows = jax.vmap(msgs_for)(jnp.arange(n_assets), bg.side, bg.price, bg.qty, bg_ids)
-    perms = jax.vmap(lambda k: jax.random.permutation(k, rows.shape[1]))(
-        jax.random.split(key, n_assets))
+    # random arrival order, except that a stress burst (first background slot) arrives first
+    n_rows = rows.shape[1]
+
+    def arrival(k):
+        rest = jax.random.permutation(k, n_rows - 1)
+        return jnp.concatenate([jnp.array([m]), jnp.where(rest >= m, rest + 1, rest)])
+
+    perms = jax.vmap(arrival)(jax.random.split(key, n_assets))
     rows = jnp.take_along_axis(rows, perms[:, :, None], axis=1)
 
     # 3. the CDA kernel, one book per asset; fills logged in execution order
@@ -324,17 +378,23 @@ def step(
     asset = flat[3]
 
     # background pool: pushed by stress events, thinned by liquidity shocks
-    shift = 1.0 - fx.sell_pressure + fx.buy_pressure
-    bg_ref = jnp.maximum(jnp.round(state.last_price * shift.astype(jnp.float64)), 1)
+    k_bg, k_drift = jax.random.split(k_bg)
+    drift = params.background.drift_sigma * fx.vol_mult * jax.random.normal(k_drift, (n_assets,))
+    bg_ref = jnp.maximum(jnp.round(state.last_price * jnp.exp(drift.astype(jnp.float64))), 1)
+    # wider price dispersion under a volatility spike; thinner, wider flow under a liquidity shock
+    bg_params = params.background.replace(
+        offset_scale=params.background.offset_scale * jnp.max(fx.vol_mult * fx.liquidity_mult))
     bg = sample_orders(k_bg, bg_ref.astype(jnp.int64), state.bg_intensity / fx.liquidity_mult,
-                       params.background, config.background_orders,
+                       bg_params, config.background_orders,
                        buy_pressure=fx.buy_pressure, sell_pressure=fx.sell_pressure)
     bg = bg.replace(side=jnp.where(halted[:, None], 0, bg.side),
                     qty=jnp.where(halted[:, None], 0, bg.qty))
+    burst, auction_ref = _stress_burst(state, fx, halted, side, price, qty, asset, bg, config)
+    bg = jax.tree.map(lambda x, y: jnp.concatenate([y, x], axis=1), bg, burst)
 
     if config.clearing == "auction":
         books, rows, stats, book_refusals = _clear_auction(
-            state, params, config, side, price, qty, asset, bg)
+            state, params, config, side, price, qty, asset, bg, auction_ref)
     else:
         books, rows, stats, book_refusals = _clear_cda(
             k_arrival, state, params, config, side, price, qty, asset, replaces, halted, bg)
