@@ -194,7 +194,8 @@ def test_event_injected_at_run_time(auction_config):
 
 def test_smart_orders_execute_and_risk_limits_refuse_whole_orders(auction_config):
     p = default_params(auction_config).replace(
-        risk=RiskLimits(min_cash=jnp.asarray(0, jnp.int64), max_position=jnp.asarray(110, jnp.int64),
+        risk=RiskLimits(min_cash=jnp.asarray(0, jnp.int64),
+                        max_position=jnp.asarray(110, jnp.int64),
                         allow_short=jnp.asarray(False)))
     state = reset(jax.random.key(0), auction_config, p)
     buy = SmartActions(**{**hold(2).__dict__,
