@@ -1,12 +1,16 @@
 """Background order flow: a statistical pool standing for a large population.
 
-These are *represented*, not simulated, agents: each step, per asset, a
-Poisson number of orders (at most ``max_orders``, static) arrives, with an
-intensity that excites itself on large price moves and decays back to its
-base (a discrete-time Hawkes-like rule). Sides are balanced unless a stress
-event adds buy or sell pressure; limit prices sit a heavy-tailed (Student-t)
-number of ticks from the last price, some orders are market orders, and
-sizes are Pareto distributed. Orders live one step (auction mode), so there
+These are *represented*, not simulated, agents: each step, per asset, each
+of ``max_orders`` (static) slots is filled with probability
+``intensity / max_orders`` (binomial thinning: about Poisson(intensity)
+orders while intensity is well below ``max_orders``), with an intensity that
+excites itself on large price moves and decays back to its base (a
+discrete-time Hawkes-like rule). Sides are balanced unless a stress event adds
+buy or sell pressure; limit prices sit a heavy-tailed number of ticks from the
+reference price (a symmetric Lomax / Pareto-II offset, whose tails decay like
+``|x|^-offset_dof``), some orders are market orders, and sizes are Pareto
+distributed. Every draw is closed-form from uniforms (no rejection loops),
+which keeps the step small to compile and fast to run. Orders live one step (auction mode), so there
 is nothing to cancel. Benchmarks count these orders apart from simulated
 agents and never mix the two.
 """
@@ -26,8 +30,8 @@ class BackgroundParams:
     excitation: jax.Array  # float [] intensity added per unit |return| / volatility
     decay: jax.Array  # float [] fraction of excess intensity kept each step, in [0, 1)
     market_frac: jax.Array  # float [] share of market orders
-    offset_scale: jax.Array  # float [] ticks: scale of the Student-t limit offset
-    offset_dof: jax.Array  # float [] Student-t degrees of freedom (heavy tails when small)
+    offset_scale: jax.Array  # float [] ticks: scale of the limit-price offset
+    offset_dof: jax.Array  # float [] tail exponent of the offset distribution (heavy when small)
     size_min: jax.Array  # float [] lots: Pareto minimum size
     size_alpha: jax.Array  # float [] Pareto tail exponent of sizes
     size_cap: jax.Array  # int64 [] lots: largest order
@@ -35,7 +39,7 @@ class BackgroundParams:
 
 
 def default_background() -> BackgroundParams:
-    """Calm flow: ~200 orders/step/asset, 10% market orders, t(3) offsets, Pareto(1.8) sizes."""
+    """Calm flow: ~200 orders/step/asset, 10% market orders, tail-3 offsets, Pareto(1.8) sizes."""
     return BackgroundParams(
         base_intensity=jnp.asarray(200.0),
         excitation=jnp.asarray(50.0),
@@ -84,20 +88,19 @@ def sample_orders(
     """
     n_assets = last_price.shape[0]
     shape = (n_assets, max_orders)
-    k_n, k_side, k_mkt, k_off, k_size = jax.random.split(key, 5)
-    count = jnp.minimum(jax.random.poisson(k_n, intensity, (n_assets,)), max_orders)
-    active = jnp.arange(max_orders)[None, :] < count[:, None]
+    u = jax.random.uniform(key, (6, *shape), jnp.float32, minval=1e-7, maxval=1.0)
+    rate = jnp.clip(jnp.asarray(intensity, jnp.float32) / max_orders, 0.0, 1.0)
+    active = u[0] < jnp.broadcast_to(rate, (n_assets,))[:, None]
     tilt = jnp.asarray(buy_pressure) - jnp.asarray(sell_pressure)
     p_buy = jnp.broadcast_to(jnp.clip(0.5 + 5.0 * tilt, 0.02, 0.98), (n_assets,))
-    buy = jax.random.uniform(k_side, shape) < p_buy[:, None]
-    side = jnp.where(buy, 1, -1).astype(jnp.int64)
-    # passive offsets: buys below, sells above the last price (t-distributed, so some cross)
-    offset = jnp.round(params.offset_scale * jax.random.t(k_off, params.offset_dof, shape))
-    price = last_price[:, None] - side * offset.astype(jnp.int64)
-    market = jax.random.uniform(k_mkt, shape) < params.market_frac
+    side = jnp.where(u[1] < p_buy[:, None], 1, -1).astype(jnp.int64)
+    # passive offsets (buys below, sells above the reference), symmetric Lomax: some cross
+    magnitude = params.offset_scale * (u[2] ** (-1.0 / params.offset_dof) - 1.0)
+    offset = jnp.round(jnp.where(u[3] < 0.5, -magnitude, magnitude)).astype(jnp.int64)
+    price = last_price[:, None] - side * offset
+    market = u[4] < params.market_frac
     price = jnp.where(market, 0, jnp.maximum(price, 1))
-    u = jax.random.uniform(k_size, shape, minval=1e-6, maxval=1.0)
-    size = jnp.floor(params.size_min * u ** (-1.0 / params.size_alpha))
+    size = jnp.floor(params.size_min * u[5] ** (-1.0 / params.size_alpha))
     qty = jnp.clip(size, 1, params.size_cap.astype(size.dtype)).astype(jnp.int64)
     return BackgroundOrders(
         side=jnp.where(active, side, 0),

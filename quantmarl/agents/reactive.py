@@ -41,6 +41,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from flax import struct
+from jax.scipy.special import ndtri
 
 from quantmarl.agents.view import MARKET, MarketView, Orders
 
@@ -347,10 +348,10 @@ def fundamental(key, view: MarketView, p: ReactiveParams, inventory, cash):
     ``last + side * min(spread_ticks, |estimate - last|)`` (never past the estimate).
     """
     del cash
-    k_noise, k_mkt = jax.random.split(key)
+    u = jax.random.uniform(key, (2,), F32, minval=1e-7, maxval=1.0)  # one draw per agent
     a = p.asset
     f, last = view.fundamental[a], view.last_price[a]
-    z = jax.random.normal(k_noise, (), F32)
+    z = ndtri(u[0])  # standard normal by inverse CDF
     est = jnp.maximum(f + _to_ticks(f.astype(F32) * p.noise * z), 1)
     mis = est - last
     rel = mis.astype(F32) / jnp.maximum(last, 1).astype(F32)
@@ -360,7 +361,7 @@ def fundamental(key, view: MarketView, p: ReactiveParams, inventory, cash):
     inv = inventory[a].astype(I64)
     qty = jnp.minimum(p.size.astype(I64) * mult, _room(side, inv, p.max_inventory))
     limit = last + side * jnp.minimum(p.spread_ticks.astype(I64), jnp.abs(mis))
-    price = _limit_or_market(jax.random.uniform(k_mkt, (), F32), p.aggression, limit)
+    price = _limit_or_market(u[1], p.aggression, limit)
     return _single(side, price, qty, a)
 
 
@@ -426,17 +427,18 @@ def noise(key, view: MarketView, p: ReactiveParams, inventory, cash):
     ``o ~ U{-spread_ticks..spread_ticks}`` (clipped to >= 1). No order if ``last <= 0``.
     """
     del cash
-    k_side, k_off, k_qty, k_mkt = jax.random.split(key, 4)
+    u = jax.random.uniform(key, (4,), F32)  # one draw per agent: side, offset, size, market
     a = p.asset
     last = view.last_price[a]
-    side = jnp.where(jax.random.bernoulli(k_side), 1, -1).astype(I64)
+    side = jnp.where(u[0] < 0.5, 1, -1).astype(I64)
     side = jnp.where(last > 0, side, 0)
     spread = jnp.maximum(p.spread_ticks.astype(I64), 0)
-    off = jax.random.randint(k_off, (), -spread, spread + 1, I64)
-    qty = jax.random.randint(k_qty, (), 1, jnp.maximum(p.size.astype(I64), 1) + 1, I64)
+    off = jnp.minimum(jnp.floor(u[1] * (2 * spread + 1)).astype(I64), 2 * spread) - spread
+    size = jnp.maximum(p.size.astype(I64), 1)
+    qty = jnp.minimum(jnp.floor(u[2] * size).astype(I64), size - 1) + 1
     inv = inventory[a].astype(I64)
     qty = jnp.minimum(qty, _room(side, inv, p.max_inventory))
-    price = _limit_or_market(jax.random.uniform(k_mkt, (), F32), p.aggression, last + off)
+    price = _limit_or_market(u[3], p.aggression, last + off)
     return _single(side, price, qty, a)
 
 

@@ -18,11 +18,13 @@ from flax import struct
 from quantmarl.agents.reactive import ACTS, ActFn, ReactiveParams, batch
 from quantmarl.agents.view import MarketView, Orders
 
-__all__ = ["BEHAVIOURS", "Block", "act_blocks", "get", "register", "register_rule"]
+__all__ = ["BEHAVIOURS", "SLOTS", "Block", "act_blocks", "get", "register", "register_rule"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 BEHAVIOURS: dict[str, ActFn] = dict(ACTS)  # built-ins; register() adds user behaviours
+# Order slots each behaviour uses per step (1 or 2): the market only carries the slots used.
+SLOTS: dict[str, int] = {name: 1 for name in ACTS} | {"market_maker": 2, "arbitrage": 2}
 
 
 def _check_name(name: object) -> str:
@@ -34,8 +36,11 @@ def _check_name(name: object) -> str:
     return name
 
 
-def register(name: str, fn: ActFn) -> ActFn:
+def register(name: str, fn: ActFn, slots: int = 2) -> ActFn:
     """Add a batched behaviour ``fn`` under ``name`` and return ``fn``.
+
+    ``slots`` (1 or 2) is how many of the two order slots it uses each step;
+    a one-slot behaviour's second slot is never read.
 
     Raises:
         ValueError: ``name`` is not a lowercase identifier, or is already registered.
@@ -46,13 +51,16 @@ def register(name: str, fn: ActFn) -> ActFn:
         raise TypeError(f"behaviour {name!r} must be callable, got {type(fn).__name__}")
     if name in BEHAVIOURS:
         raise ValueError(f"behaviour {name!r} is already registered")
+    if slots not in (1, 2):
+        raise ValueError(f"slots must be 1 or 2, got {slots!r}")
     BEHAVIOURS[name] = fn
+    SLOTS[name] = slots
     return fn
 
 
-def register_rule(name: str, rule: Callable) -> ActFn:
+def register_rule(name: str, rule: Callable, slots: int = 2) -> ActFn:
     """Register a *per-agent* rule (batched with :func:`~quantmarl.agents.reactive.batch`)."""
-    return register(name, batch(rule))
+    return register(name, batch(rule), slots)
 
 
 def get(name: str) -> ActFn:

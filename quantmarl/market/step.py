@@ -24,7 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from quantmarl.agents.background import sample_orders, update_intensity
-from quantmarl.agents.registry import Block, act_blocks
+from quantmarl.agents.registry import SLOTS, Block
+from quantmarl.agents.registry import get as get_behaviour
 from quantmarl.agents.view import MarketView, Orders
 from quantmarl.book import query
 from quantmarl.book.auction import clear
@@ -43,7 +44,13 @@ from quantmarl.book.state import (
 from quantmarl.events.circuit_breaker import band_limits, init_breaker, is_halted, update_breaker
 from quantmarl.events.effects import effects_at
 from quantmarl.events.schedule import EventSchedule, empty_schedule
-from quantmarl.market.accounting import new_ledger, settle, within_limits
+from quantmarl.market.accounting import (
+    account_deltas,
+    apply_deltas,
+    new_ledger,
+    settle,
+    within_limits,
+)
 from quantmarl.market.config import MarketConfig, MarketParams, validate_params
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
 from quantmarl.market.smart import SmartActions, decode, hold
@@ -103,66 +110,150 @@ def reset(key: jax.Array, config: MarketConfig, params: MarketParams) -> MarketS
 def _market_maker_mask(config: MarketConfig) -> np.ndarray:
     """bool [n_accounts]: accounts run by the market-maker behaviour (they requote every step)."""
     mask = np.zeros(config.n_accounts, bool)
-    start = config.n_smart
-    for name, count in config.reactive:
+    for name, start, count, _ in _groups(config)[1:]:
         if name == "market_maker":
             mask[start : start + count] = True
-        start += count
     return mask
+
+
+def _groups(config: MarketConfig) -> tuple[tuple[str, int, int, int], ...]:
+    """Static order layout: (behaviour, first account, accounts, order slots) per group.
+
+    Group 0 is the smart tier (two slots: quotes); then each reactive block
+    with the slots its behaviour uses.
+    """
+    out = [("smart", 0, config.n_smart, 2)]
+    start = config.n_smart
+    for name, count in config.reactive:
+        out.append((name, start, count, SLOTS[name]))
+        start += count
+    return tuple(out)
+
+
+def _concat(parts: list[jax.Array], axis: int = -1) -> jax.Array:
+    """``jnp.concatenate`` built from in-place slice writes into one buffer.
+
+    XLA:CPU emits slow code for a fused concatenate of many operands (a branch
+    per element); copying each part into place is several times faster.
+    """
+    parts = [p for p in parts if p.shape[axis] > 0]
+    if len(parts) == 1:
+        return parts[0]
+    axis = axis % parts[0].ndim
+    shape = list(parts[0].shape)
+    shape[axis] = sum(p.shape[axis] for p in parts)
+    out = jnp.zeros(shape, parts[0].dtype)
+    offset = 0
+    for p in parts:
+        start = [0] * len(shape)
+        start[axis] = offset
+        out = jax.lax.dynamic_update_slice(out, p.astype(out.dtype), start)
+        offset += p.shape[axis]
+    return out
+
+
+def _flat(groups: tuple[Orders, ...]) -> tuple[jax.Array, ...]:
+    """Per-group orders -> flat (side, price, qty, asset) [m] in account order."""
+    return tuple(_concat([getattr(g, f).reshape(-1) for g in groups])
+                 for f in ("side", "price", "qty", "asset"))
+
+
+def _owners(config: MarketConfig) -> np.ndarray:
+    """int32 [m]: the account of every flat order slot (static)."""
+    return np.concatenate([np.repeat(np.arange(start, start + n), k)
+                           for _, start, n, k in _groups(config)]).astype(np.int32)
+
+
+def _unflat(x: jax.Array, config: MarketConfig) -> list[jax.Array]:
+    """Flat [m] -> per-group [n_g, k_g] (inverse of :func:`_flat` for one field)."""
+    out, offset = [], 0
+    for _, _, n, k in _groups(config):
+        out.append(x[offset : offset + n * k].reshape(n, k))
+        offset += n * k
+    return out
+
+
+def _by_asset(x: jax.Array, asset: jax.Array) -> jax.Array:
+    """``x[asset]`` for a per-asset array ``x`` [A]; a broadcast (no gather) when A == 1."""
+    if x.shape[0] == 1:
+        return jnp.broadcast_to(x[0], asset.shape)
+    return x[asset]
+
+
+def _held(position: jax.Array, asset: jax.Array) -> jax.Array:
+    """Each order owner's position in the order's asset: position [n, A], asset [n, k]."""
+    if position.shape[1] == 1:
+        return jnp.broadcast_to(position, asset.shape)
+    return jnp.take_along_axis(position, asset, axis=1)
 
 
 def _combined_schedule(params: MarketParams, state: MarketState) -> EventSchedule:
     return jax.tree.map(lambda x, y: jnp.concatenate([x, y]), params.schedule, state.injected)
 
 
-def _agent_orders(key, state, view, fx, actions, config) -> tuple[Orders, jax.Array, jax.Array]:
-    """All agents' orders [n_agents, 2], smart validity [n_smart], replace-resting [n_agents]."""
-    smart, valid, replaces = decode(actions, view)
-    n_smart, n_reactive = config.n_smart, config.n_reactive
-    if n_reactive:
-        inv = state.ledger.position[n_smart : n_smart + n_reactive]
-        cash = state.ledger.cash[n_smart : n_smart + n_reactive]
-        reactive = act_blocks(key, view, state.agents, inv, cash)
-        mm = jnp.asarray(_market_maker_mask(config)[n_smart : n_smart + n_reactive])
-        withdraw = mm[:, None] & fx.withdraw_liquidity[reactive.asset]
-        reactive = reactive.replace(side=jnp.where(withdraw, 0, reactive.side),
-                                    price=jnp.where(withdraw, 0, reactive.price),
-                                    qty=jnp.where(withdraw, 0, reactive.qty))
-        orders = jax.tree.map(lambda s, r: jnp.concatenate([s, r]), smart, reactive)
-        replaces = jnp.concatenate([replaces, jnp.zeros((n_reactive,), bool)])
-    else:
-        orders = smart
-    return orders, valid, replaces
+def _agent_orders(key, state, view, fx, actions, config):
+    """Orders per group (smart, then reactive blocks), smart validity, replace-resting [n_agents].
 
-
-def _pretrade(state, params, config, orders, owner, halted):
-    """Refuse orders on halted assets, outside the band, or beyond risk limits.
-
-    Returns (ok bool [m], per-reason refusal counts int64 [3]).
+    Group g's orders are ``[n_g, k_g]`` with ``k_g`` the slots its behaviour uses.
     """
-    side, price, qty, asset = orders
-    active = side != 0
+    smart, valid, replaces = decode(actions, view)
+    groups = [smart]
+    keys = jax.random.split(key, max(len(state.agents), 1))
+    for i, (block, (name, start, n, k)) in enumerate(
+            zip(state.agents, _groups(config)[1:], strict=True)):
+        out = get_behaviour(name)(keys[i], view, block.params,
+                                  state.ledger.position[start : start + n],
+                                  state.ledger.cash[start : start + n])
+        out = jax.tree.map(lambda x, k=k: x[:, :k], out)
+        if name == "market_maker":  # withdraw quotes where the event says so
+            gone = fx.withdraw_liquidity[out.asset]
+            out = out.replace(side=jnp.where(gone, 0, out.side),
+                              price=jnp.where(gone, 0, out.price),
+                              qty=jnp.where(gone, 0, out.qty))
+        groups.append(out)
+    replaces = jnp.concatenate([replaces, jnp.zeros((config.n_reactive,), bool)])
+    return tuple(groups), valid, replaces
+
+
+def _pretrade(state, params, config, groups: tuple[Orders, ...], halted):
+    """Refuse agent orders on halted assets, outside the band, or beyond risk limits.
+
+    Returns (groups with refused orders emptied, refusal counts int64 [3]: halted, band, risk).
+    """
     lo, hi = band_limits(state.breaker, params.breaker)
-    halt = active & halted[asset]
-    band = active & ~halt & (price > 0) & ((price < lo[asset]) | (price > hi[asset]))
-    worst = jnp.where(price > 0, price, state.last_price[asset] + config.auction_band)
-    if config.clearing == "cda":  # a CDA market buy may sweep the book: bound by the band top
-        worst = jnp.where(price > 0, price, jnp.maximum(worst, hi[asset].clip(max=worst * 2)))
-    safe_owner = jnp.clip(owner, 0, config.n_accounts - 1)
-    risk_ok = within_limits(state.ledger, params.risk, safe_owner, asset, side, qty, worst,
-                            params.tick_value, params.fee_bps)
-    risk = active & ~halt & ~band & ~risk_ok
-    ok = active & ~halt & ~band & ~risk
-    return ok, jnp.stack([halt.sum(), band.sum(), risk.sum()]).astype(jnp.int64)
+    counts = jnp.zeros((3,), jnp.int64)
+    out = []
+    for g, (_, start, n, _) in zip(groups, _groups(config), strict=True):
+        side, price, qty, asset = g.side, g.price, g.qty, g.asset
+        active = side != 0
+        lo_a, hi_a = _by_asset(lo, asset), _by_asset(hi, asset)
+        halt = active & _by_asset(halted, asset)
+        band = active & ~halt & (price > 0) & ((price < lo_a) | (price > hi_a))
+        # worst fill price of a market buy: the auction band top, or the breaker band (CDA)
+        worst_market = _by_asset(state.last_price, asset) + config.auction_band
+        if config.clearing == "cda":
+            worst_market = jnp.maximum(worst_market, jnp.minimum(hi_a, 2 * worst_market))
+        worst = jnp.where(price > 0, price, worst_market)
+        held = _held(state.ledger.position[start : start + n], asset)
+        risk_ok = within_limits(state.ledger.cash[start : start + n, None], held, params.risk,
+                                side, qty, worst, params.tick_value, params.fee_bps)
+        risk = active & ~halt & ~band & ~risk_ok
+        ok = active & ~halt & ~band & ~risk
+        counts = counts + jnp.stack([jnp.sum(halt), jnp.sum(band), jnp.sum(risk)])
+        out.append(g.replace(side=jnp.where(ok, side, 0), price=jnp.where(ok, price, 0),
+                             qty=jnp.where(ok, qty, 0)))
+    return tuple(out), counts
 
 
 def _per_asset(x, asset, n_assets, fill):
     """[m] -> [A, m]: x where the order is for asset a, else ``fill``."""
+    if n_assets == 1:
+        return x[None, :]
     mine = asset[None, :] == jnp.arange(n_assets)[:, None]
     return jnp.where(mine, x[None, :], fill)
 
 
-def _stress_burst(state, fx, halted, side, price, qty, asset, bg, config):
+def _stress_burst(state, fx, halted, flat, bg, config):
     """Flash crash / rally flow: one order per asset, first in the step's arrival order.
 
     A crash step sells at ``target = floor(last * (1 - sell_pressure))`` with a
@@ -181,14 +272,20 @@ def _stress_burst(state, fx, halted, side, price, qty, asset, bg, config):
     crash = (fx.sell_pressure > 0) & ~halted
     rally = (fx.buy_pressure > 0) & ~halted & ~crash
     target = jnp.where(crash, jnp.maximum(down, 1), up)
-    all_side = jnp.concatenate([_per_asset(side, asset, n_assets, 0), bg.side], axis=1)
-    all_price = jnp.concatenate([_per_asset(price, asset, n_assets, 0), bg.price], axis=1)
-    all_qty = jnp.concatenate([_per_asset(qty, asset, n_assets, 0), bg.qty], axis=1)
+    active = crash | rally
+    side, price, qty, asset = flat
+    all_side = _concat([_per_asset(side, asset, n_assets, 0), bg.side])
+    all_price = _concat([_per_asset(price, asset, n_assets, 0), bg.price])
+    all_qty = _concat([_per_asset(qty, asset, n_assets, 0), bg.qty])
     t = target[:, None]
     buys = (all_side == 1) & ((all_price == 0) | (all_price >= t))
     sells = (all_side == -1) & ((all_price == 0) | (all_price <= t))
-    demand = jnp.sum(jnp.where(buys, all_qty, 0), axis=1)
-    supply = jnp.sum(jnp.where(sells, all_qty, 0), axis=1)
+    def willing():  # only computed on steps with a burst
+        return (jnp.sum(jnp.where(buys, all_qty, 0), axis=1),
+                jnp.sum(jnp.where(sells, all_qty, 0), axis=1))
+
+    zeros = jnp.zeros((n_assets,), jnp.int64)
+    demand, supply = jax.lax.cond(jnp.any(active), willing, lambda: (zeros, zeros))
     if state.books is not None:
         slot = jnp.arange(config.book_capacity)[None, :]
 
@@ -201,27 +298,27 @@ def _stress_burst(state, fx, halted, side, price, qty, asset, bg, config):
         bids, asks = jax.vmap(resting)(state.books, target)
         demand, supply = demand + bids, supply + asks
     size = jnp.where(crash, demand, jnp.where(rally, supply, 0)) + 1
-    active = crash | rally
-    orders = bg.replace(
+    burst = bg.replace(
         side=jnp.where(active, jnp.where(crash, -1, 1), 0).astype(jnp.int64)[:, None],
         price=jnp.where(active, target, 0).astype(jnp.int64)[:, None],
         qty=jnp.where(active, size, 0).astype(jnp.int64)[:, None],
     )
-    return orders, jnp.where(active, target, state.last_price)
+    return burst, jnp.where(active, target, state.last_price)
 
 
 # ---------------------------------------------------------------- clearing
 
 
-def _clear_auction(state, params, config, side, price, qty, asset, bg, ref_price):
-    """One uniform-price auction per asset. Returns settlement rows and per-asset statistics."""
+def _clear_auction(state, params, config, groups, flat, bg, ref_price):
+    """One uniform-price auction per asset. Returns ledger deltas and per-asset statistics."""
     n_assets = config.n_assets
-    s = jnp.concatenate([_per_asset(side, asset, n_assets, 0), bg.side], axis=1)
-    p = jnp.concatenate([_per_asset(price, asset, n_assets, 0), bg.price], axis=1)
-    q = jnp.concatenate([_per_asset(qty, asset, n_assets, 0), bg.qty], axis=1)
+    side, price, qty, asset = flat
+    s = _concat([_per_asset(side, asset, n_assets, 0), bg.side])
+    p = _concat([_per_asset(price, asset, n_assets, 0), bg.price])
+    q = _concat([_per_asset(qty, asset, n_assets, 0), bg.qty])
     res = jax.vmap(partial(clear, band=config.auction_band))(s, p, q, ref_price)
     m = side.shape[0]
-    filled_agents = jnp.sum(res.filled[:, :m], axis=0)  # each order has one asset
+    filled_agents = _unflat(jnp.sum(res.filled[:, :m], axis=0), config)  # one asset per order
     traded = res.volume > 0
     px = jnp.where(traded, res.price, state.last_price)
     resid = q - res.filled
@@ -233,27 +330,30 @@ def _clear_auction(state, params, config, side, price, qty, asset, bg, ref_price
     k = config.depth_levels
     bid_depth = jnp.sum(jnp.where(buy_left & (p > best_bid[:, None] - k), resid, 0), axis=1)
     ask_depth = jnp.sum(jnp.where(sell_left & (p < best_ask[:, None] + k), resid, 0), axis=1)
-    n_bg = bg.side.shape[1]
-    bg_asset = jnp.broadcast_to(jnp.arange(n_assets)[:, None], (n_assets, n_bg)).reshape(-1)
-    rows = dict(
-        owner=jnp.concatenate([jnp.repeat(jnp.arange(m // 2, dtype=jnp.int32), 2),
-                               jnp.full((n_assets * n_bg,), config.background_account,
-                                        jnp.int32)]),
-        asset=jnp.concatenate([asset, bg_asset.astype(jnp.int32)]),
-        side=jnp.concatenate([side, bg.side.reshape(-1)]),
-        qty=jnp.concatenate([filled_agents, res.filled[:, m:].reshape(-1)]),
-        price=jnp.concatenate([px[asset], px[bg_asset]]),
-    )
-    rows["fee_bps"] = jnp.broadcast_to(params.fee_bps, rows["qty"].shape)
+
+    # exact settlement at the clearing price: agents row by row, the pool as one account
+    parts = [account_deltas(g.side, f, _by_asset(px, g.asset), g.asset, n_assets,
+                            params.tick_value,
+                            params.fee_bps) for g, f in zip(groups, filled_agents, strict=True)]
+    cash = _concat([c for c, _, _ in parts], axis=0)
+    pos = _concat([q for _, q, _ in parts], axis=0)
+    fees = sum(f for _, _, f in parts)
+    bg_asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], bg.side.shape)
+    bg_cash, bg_pos, bg_fees = account_deltas(
+        bg.side.reshape(1, -1), res.filled[:, m:].reshape(1, -1),
+        jnp.broadcast_to(px[:, None], bg.side.shape).reshape(1, -1), bg_asset.reshape(1, -1),
+        n_assets, params.tick_value, params.fee_bps)
+    deltas = (_concat([cash, bg_cash], axis=0), _concat([pos, bg_pos], axis=0), fees + bg_fees)
     stats = dict(open=px, high=px, low=px, close=px, volume=res.volume,
                  n_trades=jnp.sum(res.filled > 0, axis=1).astype(jnp.int64),
                  best_bid=best_bid, best_ask=best_ask,
                  depth=jnp.stack([bid_depth, ask_depth], axis=1))
-    return None, rows, stats, jnp.zeros((), jnp.int64)
+    return None, deltas, stats, jnp.zeros((), jnp.int64)
 
 
-def _clear_cda(key, state, params, config, side, price, qty, asset, replaces, halted, bg):
+def _clear_cda(key, state, params, config, flat, replaces, halted, bg):
     """Orders arrive in random order at each asset's continuous book."""
+    side, price, qty, asset = flat
     n_assets, n_bg = config.n_assets, bg.side.shape[1]
     m = side.shape[0]
     stride = m + n_assets * n_bg  # order slots per step: ids encode the step
@@ -281,8 +381,8 @@ def _clear_cda(key, state, params, config, side, price, qty, asset, replaces, ha
         p = jnp.concatenate([price, bg_price])
         q = jnp.concatenate([qty, bg_qty])
         live = jnp.concatenate([live_agent, live_bg])
-        owner = jnp.concatenate([jnp.repeat(jnp.arange(m // 2), 2),
-                                 jnp.full((n_bg,), config.background_account)])
+        owner = jnp.concatenate([jnp.asarray(_owners(config)),
+                                 jnp.full((n_bg,), config.background_account, jnp.int32)])
         typ = jnp.where(p > 0, MsgType.LIMIT, MsgType.MARKET)
         return jnp.stack([typ, jnp.concatenate([agent_ids, ids_bg]), s, p, q,
                           jnp.where(live, owner, NOOP_OWNER)], axis=1).astype(jnp.int64)
@@ -339,7 +439,13 @@ def _clear_cda(key, state, params, config, side, price, qty, asset, replaces, ha
         depth=jnp.sum(ladders_q, axis=2),
     )
     del ladders_px
-    return books, rows_out, stats, book_refusals
+    ledger = settle(state.ledger.replace(
+        cash=jnp.zeros_like(state.ledger.cash), position=jnp.zeros_like(state.ledger.position),
+        fees_collected=jnp.zeros((), jnp.int64)),
+        rows_out["owner"], rows_out["asset"], rows_out["side"], rows_out["qty"],
+        rows_out["price"], params.tick_value, rows_out["fee_bps"])
+    deltas = (ledger.cash, ledger.position, ledger.fees_collected)
+    return books, deltas, stats, book_refusals
 
 
 # ---------------------------------------------------------------- step
@@ -368,16 +474,11 @@ def step(
         best_ask=state.best_ask, history=state.history, volatility=state.volatility,
         liquidity_mult=fx.liquidity_mult, index_weights=params.index_weights,
     )
-    orders, smart_valid, replaces = _agent_orders(k_agents, state, view, fx, smart_actions, config)
-    flat = tuple(x.reshape(-1) for x in (orders.side, orders.price, orders.qty, orders.asset))
-    owner = jnp.repeat(jnp.arange(config.n_agents, dtype=jnp.int32), 2)
-    ok, refusals = _pretrade(state, params, config, flat, owner, halted)
-    side = jnp.where(ok, flat[0], 0)
-    price = jnp.where(ok, flat[1], 0)
-    qty = jnp.where(ok, flat[2], 0)
-    asset = flat[3]
+    groups, smart_valid, replaces = _agent_orders(k_agents, state, view, fx, smart_actions, config)
+    groups, refusals = _pretrade(state, params, config, groups, halted)
+    flat = _flat(groups)
 
-    # background pool: pushed by stress events, thinned by liquidity shocks
+    # background pool: drifting reference, pushed by stress events, thinned by liquidity shocks
     k_bg, k_drift = jax.random.split(k_bg)
     drift = params.background.drift_sigma * fx.vol_mult * jax.random.normal(k_drift, (n_assets,))
     bg_ref = jnp.maximum(jnp.round(state.last_price * jnp.exp(drift.astype(jnp.float64))), 1)
@@ -389,18 +490,16 @@ def step(
                        buy_pressure=fx.buy_pressure, sell_pressure=fx.sell_pressure)
     bg = bg.replace(side=jnp.where(halted[:, None], 0, bg.side),
                     qty=jnp.where(halted[:, None], 0, bg.qty))
-    burst, auction_ref = _stress_burst(state, fx, halted, side, price, qty, asset, bg, config)
-    bg = jax.tree.map(lambda x, y: jnp.concatenate([y, x], axis=1), bg, burst)
+    burst, auction_ref = _stress_burst(state, fx, halted, flat, bg, config)
+    bg = jax.tree.map(lambda x, y: _concat([y, x]), bg, burst)
 
     if config.clearing == "auction":
-        books, rows, stats, book_refusals = _clear_auction(
-            state, params, config, side, price, qty, asset, bg, auction_ref)
+        books, deltas, stats, book_refusals = _clear_auction(
+            state, params, config, groups, flat, bg, auction_ref)
     else:
-        books, rows, stats, book_refusals = _clear_cda(
-            k_arrival, state, params, config, side, price, qty, asset, replaces, halted, bg)
-
-    ledger = settle(state.ledger, rows["owner"], rows["asset"], rows["side"], rows["qty"],
-                    rows["price"], params.tick_value, rows["fee_bps"])
+        books, deltas, stats, book_refusals = _clear_cda(
+            k_arrival, state, params, config, flat, replaces, halted, bg)
+    ledger = apply_deltas(state.ledger, *deltas)
 
     new_last = stats["close"]
     ret = jnp.log(new_last / state.last_price)

@@ -125,7 +125,7 @@ def test_fundamental_noise_moves_estimate():
     keys = jax.random.split(KEY, 64)
     sides = jax.jit(jax.vmap(lambda k: reactive.fundamental(
         k, view, p, jnp.zeros(1, jnp.int64), jnp.int64(0))[0][0]))(keys)
-    assert set(np.asarray(sides).tolist()) == {-1, 1}
+    assert {-1, 1} <= set(np.asarray(sides).tolist())  # noise makes some sell, some buy
 
 
 # ---------------------------------------------------------------- momentum / mean reversion

@@ -8,7 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantmarl.market.accounting import RiskLimits, fee, new_ledger, settle, within_limits
+from quantmarl.market.accounting import (
+    RiskLimits,
+    account_deltas,
+    apply_deltas,
+    fee,
+    new_ledger,
+    settle,
+    within_limits,
+)
 
 I64 = jnp.int64
 
@@ -76,9 +84,9 @@ def test_within_limits():
     ledger = new_ledger(jnp.array([1000, 1000], I64), jnp.array([[5], [0]], I64))
     limits = RiskLimits(min_cash=jnp.asarray(0, I64), max_position=jnp.asarray(10, I64),
                         allow_short=jnp.asarray(False))
+    owner = jnp.array([0, 0, 0, 1, 1])
     ok = within_limits(
-        ledger, limits,
-        owner=jnp.array([0, 0, 0, 1, 1], jnp.int32), asset=jnp.zeros(5, jnp.int32),
+        ledger.cash[owner], ledger.position[owner, 0], limits,
         side=jnp.array([1, 1, -1, -1, 1], I64), qty=jnp.array([5, 6, 5, 1, 10], I64),
         worst_price=jnp.array([100, 100, 100, 100, 100], I64),
         tick_value=jnp.asarray(1, I64), fee_bps=jnp.asarray(0, I64),
@@ -86,3 +94,21 @@ def test_within_limits():
     # 5 more lots ok (pos 10, cash 500); 6 breaches max_position; selling 5 -> flat ok;
     # agent 1 cannot short; agent 1 buying 10 lots costs 1000: exactly at the cash floor, ok
     assert np.asarray(ok).tolist() == [True, False, True, False, True]
+
+
+def test_account_deltas_match_settle():
+    rng = np.random.default_rng(1)
+    n, k, a = 20, 3, 2
+    side = jnp.asarray(rng.choice([-1, 0, 1], (n, k)))
+    qty = jnp.where(side != 0, jnp.asarray(rng.integers(1, 10**6, (n, k))), 0)
+    price = jnp.asarray(rng.integers(1, 10**9, (n, k)))
+    asset = jnp.asarray(rng.integers(0, a, (n, k)), jnp.int32)
+    fee_bps = jnp.asarray(rng.integers(0, 30, (n, k)))
+    ledger = new_ledger(jnp.zeros(n, I64), jnp.zeros((n, a), I64))
+    owner = jnp.repeat(jnp.arange(n, dtype=jnp.int32), k)
+    via_scatter = settle(ledger, owner, asset.reshape(-1), side.reshape(-1), qty.reshape(-1),
+                         price.reshape(-1), jnp.asarray(3, I64), fee_bps.reshape(-1))
+    via_rows = apply_deltas(ledger, *account_deltas(side, qty, price, asset, a,
+                                                    jnp.asarray(3, I64), fee_bps))
+    for x, y in zip(jax.tree.leaves(via_scatter), jax.tree.leaves(via_rows), strict=True):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
