@@ -134,7 +134,8 @@ def _concat(parts: list[jax.Array], axis: int = -1) -> jax.Array:
     """``jnp.concatenate`` built from in-place slice writes into one buffer.
 
     XLA:CPU emits slow code for a fused concatenate of many operands (a branch
-    per element); copying each part into place is several times faster.
+    per element); copying each part into place is several times faster. The
+    optimization barrier keeps XLA from turning the writes back into a concatenate.
     """
     parts = [p for p in parts if p.shape[axis] > 0]
     if len(parts) == 1:
@@ -142,7 +143,7 @@ def _concat(parts: list[jax.Array], axis: int = -1) -> jax.Array:
     axis = axis % parts[0].ndim
     shape = list(parts[0].shape)
     shape[axis] = sum(p.shape[axis] for p in parts)
-    out = jnp.zeros(shape, parts[0].dtype)
+    out = jax.lax.optimization_barrier(jnp.zeros(shape, parts[0].dtype))
     offset = 0
     for p in parts:
         start = [0] * len(shape)
