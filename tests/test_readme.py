@@ -28,3 +28,15 @@ def test_readme_quick_start_commands_match_ci():
     test_cmd = 'pip install -e ".[dev]" && python -m pytest'
     assert test_cmd in text and test_cmd in ci
     assert "python -m quantmarl.demo" in text
+
+
+def test_readme_market_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(b for b in blocks if "MarketConfig(" in b)
+    scope: dict = {}
+    exec(compile(example, "README.md", "exec"), scope)
+    records, state = scope["records"], scope["state"]
+    assert records.close.shape == (150, 2) and records.close.dtype == np.int64
+    cash0 = 124 * 10_000_000  # agents' starting cash; the background account starts at 0
+    assert int(state.ledger.cash.sum() + state.ledger.fees_collected) == cash0
+    assert bool(records.halted[:, 0].any())  # the crash trips the 5% breaker
