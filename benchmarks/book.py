@@ -7,11 +7,20 @@ ticks of a drifting mid, ~20% cancels/deletes and ~5% market orders
 (:func:`quantmarl.testing.streams.order_stream`); every book is warmed to its
 steady depth with the first part of its stream before timing starts.
 Compile time is reported separately and excluded from throughput.
+
+One book is sequential work, so the single-book figures (JAX and the
+pure-Python reference alike) run in a child process pinned to one core:
+unpinned, the OS migrates the compiled loop between cores and the figure
+swings by 2-3x from run to run on a small VM.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 
 import jax
@@ -78,15 +87,28 @@ def vmapped_books(
     ]
 
 
+def _pinned_single_book(n: int) -> list[dict]:
+    """Run :func:`single_book` in a child process pinned to one core."""
+    cmd = [sys.executable, "-m", "benchmarks.book", "--single", str(n)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller streams (smoke test)")
     parser.add_argument("--books", type=int, default=1024, help="books in the vmapped runs")
+    parser.add_argument("--single", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.single:
+        if hasattr(os, "sched_setaffinity"):  # before JAX starts its threads
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        emit(single_book(args.single, warm=5_000))
+        return
     n_single = 20_000 if args.quick else 100_000
     n_vmap = 200 if args.quick else 1_000
     emit([machine()])
-    emit(single_book(n_single, warm=5_000))
+    emit(_pinned_single_book(n_single))
     for cap in (64, 256):
         emit(vmapped_books(cap, args.books, n_vmap, warm=500, distinct=64))
     emit(auction_benchmark(100_000, repeats=5 if args.quick else 20)[:1])
