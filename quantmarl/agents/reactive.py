@@ -365,6 +365,16 @@ def fundamental(key, view: MarketView, p: ReactiveParams, inventory, cash):
     return _single(side, price, qty, a)
 
 
+def _directional(key, p: ReactiveParams, side, last, inventory, a):
+    """One order on ``side``: ``qty = min(size, room)``; market with probability
+    ``aggression``, else a limit at ``last + side * spread_ticks``."""
+    inv = inventory[a].astype(I64)
+    qty = jnp.minimum(p.size.astype(I64), _room(side, inv, p.max_inventory))
+    limit = last + side * p.spread_ticks.astype(I64)
+    price = _limit_or_market(jax.random.uniform(key, (), F32), p.aggression, limit)
+    return _single(side, price, qty, a)
+
+
 def momentum(key, view: MarketView, p: ReactiveParams, inventory, cash):
     """Trend follower on the lookback return.
 
@@ -382,11 +392,7 @@ def momentum(key, view: MarketView, p: ReactiveParams, inventory, cash):
     past = jnp.sum(jnp.where(rows == h - _lookback(p, h), hist, 0))
     r = (last - past).astype(F32) / jnp.maximum(past, 1).astype(F32)
     side = jnp.where((past > 0) & (last > 0), _sign(r, p.threshold), 0)
-    inv = inventory[a].astype(I64)
-    qty = jnp.minimum(p.size.astype(I64), _room(side, inv, p.max_inventory))
-    limit = last + side * p.spread_ticks.astype(I64)
-    price = _limit_or_market(jax.random.uniform(key, (), F32), p.aggression, limit)
-    return _single(side, price, qty, a)
+    return _directional(key, p, side, last, inventory, a)
 
 
 def mean_reversion(key, view: MarketView, p: ReactiveParams, inventory, cash):
@@ -412,11 +418,7 @@ def mean_reversion(key, view: MarketView, p: ReactiveParams, inventory, cash):
     std = jnp.sqrt(var)
     z = jnp.where(std > 0, -mean_d / jnp.where(std > 0, std, 1.0), 0.0)
     side = jnp.where(last > 0, -_sign(z, p.threshold), 0)
-    inv = inventory[a].astype(I64)
-    qty = jnp.minimum(p.size.astype(I64), _room(side, inv, p.max_inventory))
-    limit = last + side * p.spread_ticks.astype(I64)
-    price = _limit_or_market(jax.random.uniform(key, (), F32), p.aggression, limit)
-    return _single(side, price, qty, a)
+    return _directional(key, p, side, last, inventory, a)
 
 
 def noise(key, view: MarketView, p: ReactiveParams, inventory, cash):
