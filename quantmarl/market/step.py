@@ -43,7 +43,7 @@ from quantmarl.book.state import (
 )
 from quantmarl.events.circuit_breaker import band_limits, init_breaker, is_halted, update_breaker
 from quantmarl.events.effects import effects_at
-from quantmarl.events.schedule import EventSchedule, empty_schedule
+from quantmarl.events.schedule import EventSchedule, empty_schedule, expire
 from quantmarl.market.accounting import (
     account_deltas,
     apply_deltas,
@@ -531,6 +531,7 @@ def step(
         best_bid=bid, best_ask=ask,
         history=jnp.concatenate([state.history[1:], new_last[None, :]]),
         volatility=vol, bg_intensity=intensity, breaker=breaker,
+        injected=expire(state.injected, t + 1),  # finished injected events free their rows
         rejections=state.rejections + rejected,
     )
     return new_state, record

@@ -190,6 +190,7 @@ def test_event_injected_at_run_time(auction_config):
         state, rec = run_step(k, state, hold(auction_config.n_smart), auction_config, p)
         prices.append(int(rec.close[0]))
     assert prices[-1] / prices[0] - 1 < -0.07
+    assert int((state.injected.kind != 0).sum()) == 0  # the finished event freed its row
 
 
 def test_smart_orders_execute_and_risk_limits_refuse_whole_orders(auction_config):
