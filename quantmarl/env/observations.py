@@ -1,0 +1,173 @@
+"""Observation features (float32, normalised) and their registry.
+
+A feature is ``fn(ctx) -> float32 [n_smart, width]`` over an
+:class:`ObsContext`; an observation spec is a tuple of feature names whose
+widths add up to the vector's length. Users add features with
+:func:`register_feature` without touching the core.
+
+Default spec (13 features), for the learner's asset:
+``price`` (last / initial price - 1), ``fundamental`` (fundamental / last - 1),
+``volatility`` (per-step return std x 100), ``spread`` (ticks / last x 1e4,
+i.e. basis points; 0 when a side is empty), ``imbalance`` (top-of-book,
+[-1, 1]), ``returns`` (5 most recent log returns x 100), ``inventory``
+(position / max_position), ``cash_ratio`` (cash / initial cash - 1) and
+``time_left`` (fraction of the episode remaining).
+Extended spec (15) adds ``rsi`` (14-step RSI / 100 - 0.5) and ``momentum``
+(10-step log return x 100). ``depth`` adds the top-k depth ladder
+(bid and ask lots per level / 1000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+F32 = jnp.float32
+
+
+@struct.dataclass
+class ObsContext:
+    """What observation features may read (one market, ``n_smart`` learners)."""
+
+    last_price: jax.Array  # int64 [A] ticks
+    initial_price: jax.Array  # int64 [A] ticks
+    fundamental: jax.Array  # int64 [A] ticks
+    history: jax.Array  # int64 [H, A] past prices, oldest first
+    volatility: jax.Array  # float32 [A]
+    spread: jax.Array  # int64 [A] ticks (-1 when a side is empty)
+    imbalance: jax.Array  # float32 [A]
+    depth: jax.Array  # int64 [A, 2] bid and ask lots near the top
+    asset: jax.Array  # int32 [n_smart] each learner's asset
+    position: jax.Array  # int64 [n_smart, A]
+    cash: jax.Array  # int64 [n_smart]
+    initial_cash: jax.Array  # int64 []
+    max_position: jax.Array  # int64 []
+    time_left: jax.Array  # float32 [] fraction of the episode remaining
+
+
+Feature = Callable[[ObsContext], jax.Array]
+
+
+def _mine(x: jax.Array, ctx: ObsContext) -> jax.Array:
+    """Per-asset [A] -> per-learner [n_smart] (the learner's asset)."""
+    return x[ctx.asset]
+
+
+def _log_returns(ctx: ObsContext, k: int) -> jax.Array:
+    """[n_smart, k] most recent log returns of the learner's asset (newest last)."""
+    prices = jnp.concatenate([ctx.history, ctx.last_price[None, :]]).astype(F32)
+    r = jnp.diff(jnp.log(jnp.maximum(prices, 1.0)), axis=0)[-k:]  # [k, A]
+    return r.T[ctx.asset]
+
+
+def _price(ctx):
+    return (_mine(ctx.last_price, ctx) / _mine(ctx.initial_price, ctx) - 1.0)[:, None]
+
+
+def _fundamental(ctx):
+    return (_mine(ctx.fundamental, ctx) / jnp.maximum(_mine(ctx.last_price, ctx), 1) - 1.0)[
+        :, None]
+
+
+def _volatility(ctx):
+    return (_mine(ctx.volatility, ctx) * 100.0)[:, None]
+
+
+def _spread(ctx):
+    s = _mine(ctx.spread, ctx)
+    return jnp.where(s > 0, s / jnp.maximum(_mine(ctx.last_price, ctx), 1) * 1e4, 0.0)[:, None]
+
+
+def _imbalance(ctx):
+    return _mine(ctx.imbalance, ctx)[:, None]
+
+
+def _returns(ctx):
+    return _log_returns(ctx, 5) * 100.0
+
+
+def _inventory(ctx):
+    held = jnp.take_along_axis(ctx.position, ctx.asset[:, None], axis=1)[:, 0]
+    return (held / jnp.maximum(ctx.max_position, 1))[:, None]
+
+
+def _cash_ratio(ctx):
+    return (ctx.cash / jnp.maximum(ctx.initial_cash, 1) - 1.0)[:, None]
+
+
+def _time_left(ctx):
+    return jnp.broadcast_to(ctx.time_left, ctx.cash.shape)[:, None]
+
+
+def _rsi(ctx):
+    r = _log_returns(ctx, 14)
+    gain = jnp.sum(jnp.maximum(r, 0.0), axis=1)
+    loss = jnp.sum(jnp.maximum(-r, 0.0), axis=1)
+    rsi = jnp.where(gain + loss > 0, gain / jnp.maximum(gain + loss, 1e-12), 0.5)
+    return (rsi - 0.5)[:, None]
+
+
+def _momentum(ctx):
+    return (jnp.sum(_log_returns(ctx, 10), axis=1) * 100.0)[:, None]
+
+
+def _depth(ctx):
+    return (ctx.depth[ctx.asset] / 1000.0).reshape(ctx.asset.shape[0], -1)
+
+
+FEATURES: dict[str, tuple[Feature, int]] = {
+    "price": (_price, 1),
+    "fundamental": (_fundamental, 1),
+    "volatility": (_volatility, 1),
+    "spread": (_spread, 1),
+    "imbalance": (_imbalance, 1),
+    "returns": (_returns, 5),
+    "inventory": (_inventory, 1),
+    "cash_ratio": (_cash_ratio, 1),
+    "time_left": (_time_left, 1),
+    "rsi": (_rsi, 1),
+    "momentum": (_momentum, 1),
+    "depth": (_depth, 2),
+}
+
+SPECS: dict[str, tuple[str, ...]] = {
+    "default": ("price", "fundamental", "volatility", "spread", "imbalance", "returns",
+                "inventory", "cash_ratio", "time_left"),
+}
+SPECS["extended"] = SPECS["default"] + ("rsi", "momentum")
+SPECS["extended_depth"] = SPECS["extended"] + ("depth",)
+
+
+def register_feature(name: str, fn: Feature, width: int) -> None:
+    """Add a feature ``fn(ctx) -> float32 [n_smart, width]`` under ``name``."""
+    if not isinstance(name, str) or not name or name in FEATURES:
+        raise ValueError(f"feature name must be a new non-empty string, got {name!r}")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"feature width must be an int >= 1, got {width!r}")
+    FEATURES[name] = (fn, width)
+
+
+def resolve_spec(spec: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A spec name or a tuple of feature names -> validated tuple of feature names."""
+    names = SPECS[spec] if isinstance(spec, str) and spec in SPECS else spec
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"observation must be one of {sorted(SPECS)} or a tuple of feature "
+                         f"names, got {spec!r}")
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown observation features {unknown}; known: {sorted(FEATURES)}")
+    return tuple(names)
+
+
+def obs_size(spec: tuple[str, ...]) -> int:
+    """Length of the vector a spec produces."""
+    return sum(FEATURES[n][1] for n in spec)
+
+
+def observe(ctx: ObsContext, spec: tuple[str, ...]) -> jax.Array:
+    """float32 [n_smart, obs_size(spec)] observation vectors (NaN-free)."""
+    parts = [FEATURES[n][0](ctx).astype(F32) for n in spec]
+    return jnp.nan_to_num(jnp.concatenate(parts, axis=1), nan=0.0, posinf=0.0, neginf=0.0)

@@ -1,0 +1,188 @@
+"""The functional MarketEnv: spaces, observations, rewards, actions, episode ends, jit/vmap."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
+from quantmarl.env.observations import (
+    FEATURES,
+    ObsContext,
+    obs_size,
+    observe,
+    register_feature,
+    resolve_spec,
+)
+from quantmarl.env.rewards import (
+    REWARDS,
+    RewardContext,
+    default_reward_params,
+    get_reward,
+    register_reward,
+)
+from quantmarl.market import MarketConfig
+
+MARKET = MarketConfig(reactive=(("market_maker", 2), ("fundamental", 6), ("noise", 8)),
+                      background_orders=16, episode_length=12, clearing="cda", book_capacity=32,
+                      history=16)
+GROUPS = (AgentGroup("market_maker", 1, action="market_maker"),
+          AgentGroup("momentum", 2, action="discrete", observation="extended", reward="pnl"),
+          AgentGroup("arb", 1, action="limit", reward="sharpe"))
+
+
+@pytest.fixture(scope="module")
+def env():
+    return MarketEnv(EnvConfig(groups=GROUPS, market=MARKET))
+
+
+@pytest.fixture(scope="module")
+def jitted(env):
+    return jax.jit(env.reset), jax.jit(env.step)
+
+
+def _random_actions(env, key):
+    out = {}
+    for i, agent in enumerate(env.agents):
+        space = env.action_space(agent)
+        k = jax.random.fold_in(key, i)
+        if hasattr(space, "nvec"):
+            out[agent] = jax.random.randint(k, (len(space.nvec),), 0, jnp.asarray(space.nvec))
+        else:
+            out[agent] = jax.random.randint(k, (), 0, space.n)
+    return out
+
+
+def test_agents_spaces_and_obs_shapes(env, jitted):
+    assert env.agents == ("market_maker_0", "momentum_0", "momentum_1", "arb_0")
+    assert env.observation_space("market_maker_0").shape == (13,)
+    assert env.observation_space("momentum_1").shape == (15,)
+    assert env.action_space("arb_0").nvec.tolist() == [3, 5, 3, 2]
+    assert env.observation_space("arb_0") is env.observation_space("arb_0")
+    obs, _ = jitted[0](jax.random.key(0), env.default_params)
+    for agent, o in obs.items():
+        assert o.dtype == jnp.float32 and o.shape == env.observation_space(agent).shape
+        assert np.all(np.isfinite(np.asarray(o)))
+
+
+def test_observation_features_on_a_hand_built_context():
+    ctx = ObsContext(
+        last_price=jnp.array([110], jnp.int64), initial_price=jnp.array([100], jnp.int64),
+        fundamental=jnp.array([121], jnp.int64),
+        history=jnp.array([[100], [100], [100], [100], [100], [110]], jnp.int64),
+        volatility=jnp.array([0.02], jnp.float32), spread=jnp.array([2], jnp.int64),
+        imbalance=jnp.array([0.25], jnp.float32), depth=jnp.array([[300, 100]], jnp.int64),
+        asset=jnp.array([0], jnp.int32), position=jnp.array([[50]], jnp.int64),
+        cash=jnp.array([900], jnp.int64), initial_cash=jnp.asarray(1000, jnp.int64),
+        max_position=jnp.asarray(200, jnp.int64), time_left=jnp.asarray(0.5, jnp.float32),
+    )
+    v = np.asarray(observe(ctx, resolve_spec("default")))[0]
+    assert v.shape == (13,)
+    expected = [0.1, 0.1, 2.0, 2 / 110 * 1e4, 0.25, 0.0, 0.0, 0.0, 100 * np.log(1.1), 0.0,
+                0.25, -0.1, 0.5]
+    np.testing.assert_allclose(v, expected, rtol=1e-5, atol=1e-6)
+    assert obs_size(resolve_spec("extended_depth")) == 17
+    depth = np.asarray(observe(ctx, ("depth",)))[0]
+    np.testing.assert_allclose(depth, [0.3, 0.1], rtol=1e-6)  # float32
+
+
+def test_feature_and_reward_registries():
+    register_feature("const_one_test", lambda ctx: jnp.ones((ctx.asset.shape[0], 2)), 2)
+    assert FEATURES["const_one_test"][1] == 2
+    with pytest.raises(ValueError, match="new non-empty"):
+        register_feature("price", lambda ctx: ctx, 1)
+    with pytest.raises(ValueError, match="unknown observation features"):
+        resolve_spec(("price", "nope"))
+    register_reward("double_pnl_test", lambda c, p: (2 * (c.wealth - c.prev_wealth), c.carry))
+    assert "double_pnl_test" in REWARDS
+    with pytest.raises(ValueError, match="unknown reward"):
+        get_reward("nope")
+
+
+def test_reward_values_by_hand():
+    p = default_reward_params()
+    ctx = RewardContext(wealth=jnp.array([1.02]), prev_wealth=jnp.array([1.0]),
+                        inventory=jnp.array([0.5]), carry=jnp.array([[0.0, 0.0001]]))
+    assert np.isclose(float(get_reward("pnl")(ctx, p)[0][0]), 0.02)
+    assert np.isclose(float(get_reward("pnl_inventory")(ctx, p)[0][0]), 0.02 - 1e-3 * 0.25)
+    d, carry = get_reward("sharpe")(ctx, p)
+    r, a, b = 0.02, 0.0, 0.0001
+    expected = (b * (r - a) - 0.5 * a * (r * r - b)) / (b - a * a) ** 1.5
+    assert np.isclose(float(d[0]), min(expected, 10.0), rtol=1e-5)
+    assert np.allclose(np.asarray(carry[0]), [0.01 * r, b + 0.01 * (r * r - b)])
+
+
+def test_invalid_actions_are_hold_and_counted(env, jitted):
+    reset, step = jitted
+    p = env.default_params
+    _, state = reset(jax.random.key(0), p)
+    acts = {"market_maker_0": jnp.array([9, 0, 0]), "momentum_0": jnp.asarray(7),
+            "momentum_1": jnp.asarray(1), "arb_0": jnp.array([1, 0, 0, 0])}
+    _, new, _, _, _, info = step(jax.random.key(1), state, acts, p)
+    assert bool(info["market_maker_0"]["invalid_action"]) and bool(info["momentum_0"][
+        "invalid_action"])
+    assert not bool(info["momentum_1"]["invalid_action"])
+    held0 = int(state.market.ledger.position[1, 0])
+    assert int(new.market.ledger.position[1, 0]) == held0  # invalid -> hold: no trade
+    assert int(new.market.ledger.position[2, 0]) >= int(state.market.ledger.position[2, 0])
+
+
+def test_truncation_bankruptcy_and_auto_reset():
+    cfg = EnvConfig(groups=(AgentGroup("t", 1),), market=MARKET, auto_reset=True)
+    env = MarketEnv(cfg)
+    p = env.default_params
+    reset, step = jax.jit(env.reset), jax.jit(env.step)
+    _, state = reset(jax.random.key(0), p)
+    truncs = []
+    for i in range(MARKET.episode_length):
+        _, state, _, _, tr, _ = step(jax.random.key(i), state, {"t_0": jnp.asarray(1)}, p)
+        truncs.append(bool(tr["t_0"]))
+    assert truncs == [False] * (MARKET.episode_length - 1) + [True]
+    assert int(state.market.step) == 0 and bool(state.alive[0])  # auto-reset happened
+    # a floor above the current wealth terminates the learner at once
+    _, state = reset(jax.random.key(0), p)
+    _, state, _, term, _, _ = step(jax.random.key(1), state, {"t_0": jnp.asarray(0)},
+                                   p.replace(bankrupt_floor=jnp.asarray(2.0)))
+    assert bool(term["t_0"])
+
+
+def test_jit_matches_no_jit_and_is_deterministic(env, jitted):
+    reset, step = jitted
+    p = env.default_params
+    obs_j, st_j = reset(jax.random.key(3), p)
+    acts = _random_actions(env, jax.random.key(4))
+    out_j = step(jax.random.key(5), st_j, acts, p)
+    out_j2 = step(jax.random.key(5), st_j, acts, p)
+    chex.assert_trees_all_equal(out_j, out_j2)
+    with jax.disable_jit():
+        obs_n, st_n = env.reset(jax.random.key(3), p)
+        out_n = env.step(jax.random.key(5), st_n, acts, p)
+    chex.assert_trees_all_close(obs_j, obs_n, rtol=1e-6, atol=1e-6)  # float32 statistics
+    chex.assert_trees_all_close(out_j[2], out_n[2], rtol=1e-5, atol=1e-7)
+    chex.assert_trees_all_equal(out_j[1].market.ledger, out_n[1].market.ledger)
+
+
+def test_vmap_over_envs_matches_loop(env):
+    p = env.default_params
+    keys = jax.random.split(jax.random.key(9), 3)
+    obs, states = jax.vmap(env.reset, in_axes=(0, None))(keys, p)
+    acts = jax.vmap(lambda k: _random_actions(env, k))(keys)
+    out = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))(keys, states, acts, p)
+    for i in range(3):
+        _, st = env.reset(keys[i], p)
+        single = jax.jit(env.step)(keys[i], st, jax.tree.map(lambda x, i=i: x[i], acts), p)
+        chex.assert_trees_all_equal(single[2], jax.tree.map(lambda x, i=i: x[i], out[2]))
+
+
+def test_bad_config_errors():
+    with pytest.raises(ValueError, match="action must be one of"):
+        AgentGroup("x", 1, action="teleport")
+    with pytest.raises(ValueError, match="count must be an int >= 1"):
+        AgentGroup("x", 0)
+    with pytest.raises(ValueError, match="group names must be unique"):
+        EnvConfig(groups=(AgentGroup("a"), AgentGroup("a")))
+    with pytest.raises(ValueError, match="asset 1 is out of range"):
+        EnvConfig(groups=(AgentGroup("a", asset=1),))
