@@ -40,3 +40,17 @@ def test_readme_market_example_runs():
     cash0 = 124 * 10_000_000  # agents' starting cash; the background account starts at 0
     assert int(state.ledger.cash.sum() + state.ledger.fees_collected) == cash0
     assert bool(records.halted[:, 0].any())  # the crash trips the 5% breaker
+
+
+def test_readme_env_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    vmapped = next(b for b in blocks if "jax.vmap(env.reset" in b)
+    vmapped = vmapped.replace("1024)", "4)")  # same code, fewer markets for the test
+    scope: dict = {}
+    exec(compile(vmapped, "README.md", "exec"), scope)
+    assert scope["rewards"]["momentum_0"].shape == (4,)
+    custom = next(b for b in blocks if "register_reward(" in b)
+    exec(compile(custom, "README.md", "exec"), {})
+    from quantmarl.env.rewards import REWARDS
+
+    assert "my_reward" in REWARDS

@@ -39,7 +39,6 @@ import numpy as np
 from flax import struct
 from gymnasium import spaces
 
-from quantmarl.book.query import ASK, BID  # noqa: F401  (re-exported for users)
 from quantmarl.env.observations import ObsContext, obs_size, observe, resolve_spec
 from quantmarl.env.rewards import RewardContext, RewardParams, default_reward_params, get_reward
 from quantmarl.market import MarketConfig, MarketParams, default_params, reset, step
