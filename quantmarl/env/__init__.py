@@ -1,5 +1,6 @@
-"""Environments over the market: a jittable multi-agent ``MarketEnv`` (functional),
-observation and reward plug-ins."""
+"""Environments over the market: a jittable multi-agent ``MarketEnv`` (functional), the
+PettingZoo ``parallel_env`` and Gymnasium ``gymnasium_env`` shells (importing this package
+registers ``quantmarl/Market-v0`` with Gymnasium), observation and reward plug-ins."""
 
 from quantmarl.env.functional import (
     AgentGroup,
@@ -8,8 +9,11 @@ from quantmarl.env.functional import (
     EnvState,
     MarketEnv,
 )
+from quantmarl.env.gymnasium import MarketGymEnv, gymnasium_env
 from quantmarl.env.observations import register_feature
+from quantmarl.env.pettingzoo import MarketParallelEnv, parallel_env
 from quantmarl.env.rewards import register_reward
 
-__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv", "register_feature",
+__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv", "MarketGymEnv",
+           "MarketParallelEnv", "gymnasium_env", "parallel_env", "register_feature",
            "register_reward"]

@@ -56,7 +56,7 @@ class MarketConfig:
     book_capacity: int = 256  # orders per side per book (CDA mode)
     clearing: str = "auction"  # "auction" (uniform-price batch) or "cda" (continuous)
     episode_length: int = 1000  # steps
-    auction_band: int = 512  # ticks either side of the last price where an auction may clear
+    auction_band: int = 256  # ticks either side of the last price where an auction may clear
     history: int = 32  # past prices kept per asset (max lookback of reactive agents)
     max_events: int = 8  # rows of the event schedule (and of events injected into the state)
     depth_levels: int = 5  # price levels (CDA) or ticks (auction) summed into recorded depth

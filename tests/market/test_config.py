@@ -42,7 +42,7 @@ def test_bad_params_name_the_field():
         (good.replace(initial_price=jnp.array([10_000], jnp.int64)),
          r"initial_price must have shape \(2,\)"),
         (good.replace(initial_price=jnp.array([100, 10_000], jnp.int64)),
-         r"initial_price must lie in .* = \[513, .*got \[100, 10000\]"),
+         r"initial_price must lie in .* = \[257, .*got \[100, 10000\]"),
         (good.replace(fee_bps=jnp.asarray(20_000, jnp.int64)),
          r"fee_bps must be an int in \[0, 10000\], got 20000"),
         (good.replace(fundamental=fund.replace(sigma=jnp.asarray(-0.1))), "fundamental.sigma"),
