@@ -54,3 +54,10 @@ def test_readme_env_examples_run():
     from quantmarl.env.rewards import REWARDS
 
     assert "my_reward" in REWARDS
+
+
+def test_readme_pettingzoo_example_runs(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(b for b in blocks if "parallel_env(render_mode" in b)
+    exec(compile(example, "README.md", "exec"), {})
+    assert "price" in capsys.readouterr().out
