@@ -1,0 +1,105 @@
+"""Rollouts: ``lax.scan`` over a vmapped functional :class:`~quantmarl.env.MarketEnv`.
+
+Learners are grouped as in the env's ``EnvConfig.groups``; each group has one
+policy (parameter sharing within the group, independent across groups:
+IPPO). Observations, actions and transitions are stored per group with a
+trailing agent axis: ``[T, n_envs, count, ...]``. The env must auto-reset
+(``EnvConfig(auto_reset=True)``), so a rollout never leaves an episode's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from quantmarl.env import MarketEnv
+from quantmarl.rl import distributions
+
+
+@struct.dataclass
+class Transition:
+    obs: jax.Array  # float32 [T, n_envs, count, obs_dim]
+    action: jax.Array  # int32 [T, n_envs, count, len(nvec)]
+    reward: jax.Array  # float32 [T, n_envs, count]
+    done: jax.Array  # bool [T, n_envs, count] episode ended at this step
+    log_prob: jax.Array  # float32 [T, n_envs, count]
+    value: jax.Array  # float32 [T, n_envs, count]
+
+
+def group_agents(env: MarketEnv) -> dict[str, tuple[str, ...]]:
+    """Group name -> its agents, in env order."""
+    out, i = {}, 0
+    for g in env.config.groups:
+        out[g.name] = env.agents[i : i + g.count]
+        i += g.count
+    return out
+
+
+def group_nvec(env: MarketEnv) -> dict[str, tuple[int, ...]]:
+    """Group name -> the action component sizes of its (shared) action space."""
+    out = {}
+    for name, agents in group_agents(env).items():
+        space = env.action_space(agents[0])
+        out[name] = tuple(int(n) for n in space.nvec) if hasattr(space, "nvec") else (
+            int(space.n),)
+    return out
+
+
+def stack_obs(env: MarketEnv, obs: dict) -> dict[str, jax.Array]:
+    """Agent-keyed obs -> group-keyed ``[..., count, obs_dim]``."""
+    return {g: jnp.stack([obs[a] for a in agents], axis=-2)
+            for g, agents in group_agents(env).items()}
+
+
+def unstack_actions(env: MarketEnv, actions: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """Group-keyed ``[..., count, k]`` actions -> agent-keyed (scalars for Discrete)."""
+    out = {}
+    for g, agents in group_agents(env).items():
+        space = env.action_space(agents[0])
+        for i, a in enumerate(agents):
+            act = actions[g][..., i, :]
+            out[a] = act if hasattr(space, "nvec") else act[..., 0]
+    return out
+
+
+def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int):
+    """Build ``rollout(key, env_state, obs, policy_params, env_params) -> (env_state, obs, traj)``.
+
+    ``env_state`` and ``obs`` carry a leading ``n_envs`` axis; ``apply_fns[g](params, obs)``
+    returns ``(logits, value)`` for group ``g``; ``traj`` maps group -> :class:`Transition`.
+    """
+    nvecs = group_nvec(env)
+    groups = group_agents(env)
+    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def one_step(carry, key):
+        env_state, obs, policy_params, env_params = carry
+        g_obs = stack_obs(env, obs)
+        k_act, k_env = jax.random.split(key)
+        actions, logps, values = {}, {}, {}
+        for i, g in enumerate(groups):
+            logits, value = apply_fns[g](policy_params[g], g_obs[g])
+            a = distributions.sample(jax.random.fold_in(k_act, i), logits, nvecs[g])
+            actions[g], values[g] = a, value
+            logps[g] = distributions.log_prob(logits, a, nvecs[g])
+        n_envs = jax.tree.leaves(env_state)[0].shape[0]
+        new_obs, env_state, rewards, terms, truncs, _ = step(
+            jax.random.split(k_env, n_envs), env_state, unstack_actions(env, actions), env_params)
+        traj = {}
+        for g, agents in groups.items():
+            done = jnp.stack([terms[a] | truncs[a] for a in agents], axis=-1)
+            traj[g] = Transition(obs=g_obs[g], action=actions[g],
+                                 reward=jnp.stack([rewards[a] for a in agents], -1).astype(
+                                     jnp.float32),
+                                 done=done, log_prob=logps[g], value=values[g])
+        return (env_state, new_obs, policy_params, env_params), traj
+
+    def rollout(key, env_state, obs, policy_params, env_params):
+        (env_state, obs, _, _), traj = jax.lax.scan(
+            one_step, (env_state, obs, policy_params, env_params), jax.random.split(key, n_steps))
+        return env_state, obs, traj
+
+    return rollout

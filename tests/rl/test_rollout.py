@@ -1,0 +1,44 @@
+"""Rollouts over the vmapped functional env: shapes, dtypes, determinism, auto-reset."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
+from quantmarl.market import MarketConfig
+from quantmarl.rl.networks import ActorCritic
+from quantmarl.rl.rollout import group_nvec, make_rollout, stack_obs
+
+
+def test_rollout_shapes_determinism_and_auto_reset():
+    env = MarketEnv(EnvConfig(
+        groups=(AgentGroup("mm", 1, action="market_maker"), AgentGroup("trend", 2)),
+        market=MarketConfig(reactive=(("fundamental", 4), ("noise", 6)), background_orders=16,
+                            episode_length=5, history=8),
+        auto_reset=True))
+    nvecs = group_nvec(env)
+    assert nvecs == {"mm": (5, 5, 3), "trend": (3,)}
+    nets = {g: ActorCritic(nvec=n, hidden=(16,)) for g, n in nvecs.items()}
+    n_envs, n_steps = 3, 8
+    p = env.default_params
+    obs, states = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(jax.random.key(0), n_envs), p)
+    g_obs = stack_obs(env, obs)
+    params = {g: nets[g].init(jax.random.key(1), g_obs[g]) for g in nets}
+    rollout = jax.jit(make_rollout(env, {g: nets[g].apply for g in nets}, n_steps))
+    out1 = rollout(jax.random.key(2), states, obs, params, p)
+    out2 = rollout(jax.random.key(2), states, obs, params, p)
+    chex.assert_trees_all_equal(out1, out2)
+    traj = out1[2]
+    assert traj["mm"].obs.shape == (n_steps, n_envs, 1, 13)
+    assert traj["mm"].action.shape == (n_steps, n_envs, 1, 3)
+    assert traj["trend"].action.shape == (n_steps, n_envs, 2, 1)
+    assert traj["trend"].reward.dtype == jnp.float32
+    done = np.asarray(traj["trend"].done)
+    assert done[4].all() and not done[:4].any()  # episode of 5 steps, then auto-reset
+    for t in traj.values():
+        assert np.all(np.isfinite(np.asarray(t.log_prob)))
+        assert np.all(np.isfinite(np.asarray(t.value)))
