@@ -27,14 +27,14 @@ import numpy as np
 
 from quantmarl.env.functional import EnvConfig, EnvParams
 from quantmarl.env.pettingzoo import RENDER_MODES, _compiled, make_config
-from quantmarl.env.render import History, HumanViewer, render_ansi, render_rgb
+from quantmarl.env.render import History, HumanViewer, ShellRendering
 
 __all__ = ["ENV_ID", "MarketGymEnv", "gymnasium_env"]
 
 ENV_ID = "quantmarl/Market-v0"
 
 
-class MarketGymEnv(gymnasium.Env):
+class MarketGymEnv(ShellRendering, gymnasium.Env):
     """One learner against the market (see the module docstring)."""
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": 10}
@@ -92,26 +92,6 @@ class MarketGymEnv(gymnasium.Env):
         return (np.array(obs[a], np.float32), float(rewards[a]), bool(terms[a]), bool(truncs[a]),
                 info)
 
-    def render(self):
-        if self.render_mode is None:
-            gymnasium.logger.warn("render() called without a render_mode; pass render_mode= "
-                                  f"to the constructor, one of {RENDER_MODES}")
-            return None
-        if self.state_ is None:
-            raise RuntimeError("call reset() before render()")
-        if self.render_mode == "ansi":
-            return render_ansi(self.state_, self.history, self.env, self.params)
-        if self.render_mode == "rgb_array":
-            return render_rgb(self.state_, self.history, self.env, self.params)
-        if self._viewer is None:
-            self._viewer = HumanViewer()
-        self._viewer.show(self.state_, self.history, self.env, self.params)
-        return None
-
-    def close(self) -> None:
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
 
 
 def gymnasium_env(**kwargs: Any) -> MarketGymEnv:

@@ -31,16 +31,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymnasium import logger
 from pettingzoo import ParallelEnv
 
 from quantmarl.env.functional import AgentGroup, EnvConfig, EnvParams, MarketEnv
-from quantmarl.env.render import History, HumanViewer, render_ansi, render_rgb
+from quantmarl.env.render import RENDER_MODES, History, HumanViewer, ShellRendering
 from quantmarl.market import MarketConfig
 
 __all__ = ["MarketParallelEnv", "make_config", "parallel_env", "RENDER_MODES"]
 
-RENDER_MODES = ["ansi", "rgb_array", "human"]
 ENV_KWARGS = ("groups",)
 MARKET_KWARGS = tuple(f.name for f in fields(MarketConfig) if f.name not in ("n_smart", "extra"))
 GROUP_KWARGS = tuple(f.name for f in fields(AgentGroup) if f.name != "count")
@@ -104,7 +102,7 @@ def _scalar(x) -> bool | int | float:
     return np.asarray(x).item()
 
 
-class MarketParallelEnv(ParallelEnv):
+class MarketParallelEnv(ShellRendering, ParallelEnv):
     """Multi-agent market as a PettingZoo ``ParallelEnv`` (see the module docstring)."""
 
     metadata = {"name": "quantmarl_market_v0", "render_modes": RENDER_MODES,
@@ -194,27 +192,6 @@ class MarketParallelEnv(ParallelEnv):
             self.render()
         return observations, rew, term, trunc, info
 
-    # ----- rendering -----
-    def render(self):
-        if self.render_mode is None:
-            logger.warn("render() called without a render_mode; pass render_mode= to the "
-                        f"constructor, one of {RENDER_MODES}")
-            return None
-        if self.state_ is None:
-            raise RuntimeError("call reset() before render()")
-        if self.render_mode == "ansi":
-            return render_ansi(self.state_, self.history, self.env, self.params)
-        if self.render_mode == "rgb_array":
-            return render_rgb(self.state_, self.history, self.env, self.params)
-        if self._viewer is None:
-            self._viewer = HumanViewer()
-        self._viewer.show(self.state_, self.history, self.env, self.params)
-        return None
-
-    def close(self) -> None:
-        if self._viewer is not None:
-            self._viewer.close()
-            self._viewer = None
 
 
 def parallel_env(**kwargs: Any) -> MarketParallelEnv:

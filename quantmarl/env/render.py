@@ -17,6 +17,7 @@ from functools import cache
 
 import jax
 import numpy as np
+from gymnasium import logger as gym_logger
 
 from quantmarl.book import query
 from quantmarl.book.display import format_ladder
@@ -259,3 +260,35 @@ def render_human(state, history: History, env, params=None, viewer: HumanViewer 
     viewer = viewer if viewer is not None else HumanViewer()
     viewer.show(state, history, env, params)
     return viewer
+
+
+RENDER_MODES = ["ansi", "rgb_array", "human"]
+
+
+class ShellRendering:
+    """``render()`` and ``close()`` shared by the PettingZoo and Gymnasium shells.
+
+    The shell provides ``render_mode``, ``state_`` (None before ``reset``),
+    ``history`` (:class:`History`), ``env``, ``params`` and ``_viewer``.
+    """
+
+    def render(self):
+        if self.render_mode is None:
+            gym_logger.warn("render() called without a render_mode; pass render_mode= to the "
+                            f"constructor, one of {RENDER_MODES}")
+            return None
+        if self.state_ is None:
+            raise RuntimeError("call reset() before render()")
+        if self.render_mode == "ansi":
+            return render_ansi(self.state_, self.history, self.env, self.params)
+        if self.render_mode == "rgb_array":
+            return render_rgb(self.state_, self.history, self.env, self.params)
+        if self._viewer is None:
+            self._viewer = HumanViewer()
+        self._viewer.show(self.state_, self.history, self.env, self.params)
+        return None
+
+    def close(self) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
