@@ -14,7 +14,9 @@ i.e. basis points; 0 when a side is empty), ``imbalance`` (top-of-book,
 ``time_left`` (fraction of the episode remaining).
 Extended spec (15) adds ``rsi`` (14-step RSI / 100 - 0.5) and ``momentum``
 (10-step log return x 100). ``depth`` adds the top-k depth ladder
-(bid and ask lots per level / 1000).
+(bid and ask lots per level / 1000). ``basis`` (not in a named spec) is the
+learner's asset log return since the start minus the mean over all assets,
+x 100: the index-arbitrage signal (0 in a one-asset market).
 """
 
 from __future__ import annotations
@@ -114,6 +116,12 @@ def _momentum(ctx):
     return (jnp.sum(_log_returns(ctx, 10), axis=1) * 100.0)[:, None]
 
 
+def _basis(ctx):
+    """Learner's asset return since the start minus the mean over all assets (x 100)."""
+    rel = jnp.log(jnp.maximum(ctx.last_price, 1) / jnp.maximum(ctx.initial_price, 1))
+    return ((_mine(rel, ctx) - jnp.mean(rel)) * 100.0)[:, None]
+
+
 def _depth(ctx):
     return (ctx.depth[ctx.asset] / 1000.0).reshape(ctx.asset.shape[0], -1)
 
@@ -131,6 +139,7 @@ FEATURES: dict[str, tuple[Feature, int]] = {
     "rsi": (_rsi, 1),
     "momentum": (_momentum, 1),
     "depth": (_depth, 2),
+    "basis": (_basis, 1),
 }
 
 SPECS: dict[str, tuple[str, ...]] = {

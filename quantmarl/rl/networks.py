@@ -46,12 +46,18 @@ def _torso(x: jax.Array, hidden: Sequence[int], activation: str) -> jax.Array:
 class ActorCritic(nn.Module):
     """Separate-torso actor-critic for ``Discrete``/``MultiDiscrete`` actions.
 
-    ``__call__(obs [..., obs_dim]) -> (logits float32 [..., sum(nvec)], value float32 [...])``.
+    ``__call__(obs [..., d]) -> (logits float32 [..., sum(nvec)], value float32 [...])``;
+    ``policy(obs) -> logits`` runs the actor alone (what a frozen opponent needs).
+
+    ``actor_inputs``: when set, the actor reads only the first ``actor_inputs``
+    features and the critic reads all of them. MAPPO uses this with inputs
+    ``[local obs, global state]``: a decentralised actor and a centralised critic.
     """
 
     nvec: tuple[int, ...]
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
+    actor_inputs: int | None = None
 
     def __post_init__(self):
         nvec = tuple(self.nvec)
@@ -59,16 +65,37 @@ class ActorCritic(nn.Module):
             raise ValueError(f"nvec must be a non-empty tuple of positive ints, got {nvec}")
         _check_hidden(self.hidden)
         _check_activation(self.activation)
+        if self.actor_inputs is not None and int(self.actor_inputs) <= 0:
+            raise ValueError(f"actor_inputs must be positive or None, got {self.actor_inputs}")
         super().__post_init__()
 
-    @nn.compact
+    def setup(self):
+        self.actor = _Actor(int(sum(int(n) for n in self.nvec)), tuple(self.hidden),
+                            self.activation)
+        self.critic = CentralisedCritic(tuple(self.hidden), self.activation)
+
+    def _actor_view(self, obs: jax.Array) -> jax.Array:
+        x = jnp.asarray(obs).astype(jnp.float32)
+        return x if self.actor_inputs is None else x[..., : self.actor_inputs]
+
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
         x = jnp.asarray(obs).astype(jnp.float32)
+        return self.actor(self._actor_view(x)), self.critic(x)
+
+    def policy(self, obs: jax.Array) -> jax.Array:
+        """Actor logits only (float32 [..., sum(nvec)])."""
+        return self.actor(self._actor_view(obs))
+
+
+class _Actor(nn.Module):
+    n_logits: int
+    hidden: tuple[int, ...]
+    activation: str
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
         a = _torso(x, self.hidden, self.activation)
-        logits = _dense(int(sum(int(n) for n in self.nvec)), 0.01)(a)
-        c = _torso(x, self.hidden, self.activation)
-        value = _dense(1, 1.0)(c)[..., 0]
-        return logits.astype(jnp.float32), value.astype(jnp.float32)
+        return _dense(self.n_logits, 0.01)(a).astype(jnp.float32)
 
 
 class CentralisedCritic(nn.Module):

@@ -27,6 +27,8 @@ class Transition:
     done: jax.Array  # bool [T, n_envs, count] episode ended at this step
     log_prob: jax.Array  # float32 [T, n_envs, count]
     value: jax.Array  # float32 [T, n_envs, count]
+    episode_return: jax.Array  # float32 [T, n_envs, count] return so far (final where done)
+    pnl: jax.Array  # float32 [T, n_envs, count] marked wealth / initial wealth - 1
 
 
 def group_agents(env: MarketEnv) -> dict[str, tuple[str, ...]]:
@@ -65,11 +67,15 @@ def unstack_actions(env: MarketEnv, actions: dict[str, jax.Array]) -> dict[str, 
     return out
 
 
-def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int):
+def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int,
+                 inputs_fn: Callable | None = None):
     """Build ``rollout(key, env_state, obs, policy_params, env_params) -> (env_state, obs, traj)``.
 
-    ``env_state`` and ``obs`` carry a leading ``n_envs`` axis; ``apply_fns[g](params, obs)``
+    ``env_state`` and ``obs`` carry a leading ``n_envs`` axis; ``apply_fns[g](params, x)``
     returns ``(logits, value)`` for group ``g``; ``traj`` maps group -> :class:`Transition`.
+    ``inputs_fn(group_obs) -> group_inputs`` turns the stacked observations into the
+    networks' inputs (default: the observations themselves; MAPPO appends the global
+    state); ``Transition.obs`` holds these inputs.
     """
     nvecs = group_nvec(env)
     groups = group_agents(env)
@@ -78,6 +84,8 @@ def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int):
     def one_step(carry, key):
         env_state, obs, policy_params, env_params = carry
         g_obs = stack_obs(env, obs)
+        if inputs_fn is not None:
+            g_obs = inputs_fn(g_obs)
         k_act, k_env = jax.random.split(key)
         actions, logps, values = {}, {}, {}
         for i, g in enumerate(groups):
@@ -86,7 +94,7 @@ def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int):
             actions[g], values[g] = a, value
             logps[g] = distributions.log_prob(logits, a, nvecs[g])
         n_envs = jax.tree.leaves(env_state)[0].shape[0]
-        new_obs, env_state, rewards, terms, truncs, _ = step(
+        new_obs, env_state, rewards, terms, truncs, infos = step(
             jax.random.split(k_env, n_envs), env_state, unstack_actions(env, actions), env_params)
         traj = {}
         for g, agents in groups.items():
@@ -94,7 +102,10 @@ def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int):
             traj[g] = Transition(obs=g_obs[g], action=actions[g],
                                  reward=jnp.stack([rewards[a] for a in agents], -1).astype(
                                      jnp.float32),
-                                 done=done, log_prob=logps[g], value=values[g])
+                                 done=done, log_prob=logps[g], value=values[g],
+                                 episode_return=jnp.stack(
+                                     [infos[a]["episode_return"] for a in agents], -1),
+                                 pnl=jnp.stack([infos[a]["wealth"] for a in agents], -1) - 1.0)
         return (env_state, new_obs, policy_params, env_params), traj
 
     def rollout(key, env_state, obs, policy_params, env_params):

@@ -121,13 +121,15 @@ def test_actor_critic_init_scale():
     assert float(jnp.abs(logits).max()) < 0.1  # near-uniform initial policy
     p = params["params"]
     # biases zero; hidden 64x64 kernel orthogonal with gain sqrt(2)
-    for layer in p.values():
-        np.testing.assert_array_equal(layer["bias"], 0.0)
-    w = np.asarray(p["Dense_1"]["kernel"], np.float64)
+    for part in ("actor", "critic"):
+        for layer in p[part].values():
+            np.testing.assert_array_equal(layer["bias"], 0.0)
+    w = np.asarray(p["actor"]["Dense_1"]["kernel"], np.float64)
     np.testing.assert_allclose(w.T @ w, 2.0 * np.eye(64), atol=1e-4)
     # value head: gain 1.0 (unit-norm column); policy head: gain 0.01
-    np.testing.assert_allclose(np.linalg.norm(p["Dense_5"]["kernel"]), 1.0, rtol=1e-4)
-    np.testing.assert_allclose(np.linalg.norm(p["Dense_2"]["kernel"], axis=0), 0.01, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(p["critic"]["Dense_2"]["kernel"]), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(p["actor"]["Dense_2"]["kernel"], axis=0), 0.01,
+                               rtol=1e-4)
 
 
 def test_actor_and_critic_torsos_are_separate():
@@ -136,11 +138,28 @@ def test_actor_and_critic_torsos_are_separate():
     params = net.init(jax.random.key(0), obs)
     g_value = jax.grad(lambda p: net.apply(p, obs)[1].sum())(params)["params"]
     g_logit = jax.grad(lambda p: net.apply(p, obs)[0].sum())(params)["params"]
-    for name in ("Dense_0", "Dense_1", "Dense_2"):  # actor torso + policy head
-        assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(g_value[name]))
-        assert any(float(jnp.abs(x).max()) > 0.0 for x in jax.tree.leaves(g_logit[name]))
-    for name in ("Dense_3", "Dense_4", "Dense_5"):  # critic torso + value head
-        assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(g_logit[name]))
+    for name in ("Dense_0", "Dense_1", "Dense_2"):
+        # actor torso + policy head get no gradient from the value, and vice versa
+        actor_v = g_value["actor"][name]
+        assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(actor_v))
+        assert any(float(jnp.abs(x).max()) > 0.0 for x in jax.tree.leaves(g_logit["actor"][name]))
+        critic_l = g_logit["critic"][name]
+        assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(critic_l))
+
+
+def test_actor_inputs_split_local_and_global_features():
+    """MAPPO layout: the actor reads only the first ``actor_inputs`` features."""
+    net = ActorCritic(nvec=(3,), hidden=(8,), actor_inputs=4)
+    obs = jax.random.normal(jax.random.key(2), (5, 10))
+    params = net.init(jax.random.key(0), obs)
+    logits, value = net.apply(params, obs)
+    changed = obs.at[:, 4:].set(7.0)  # only the global part
+    logits2, value2 = net.apply(params, changed)
+    np.testing.assert_array_equal(logits, logits2)
+    assert float(jnp.abs(value - value2).max()) > 0.0
+    np.testing.assert_array_equal(net.apply(params, obs, method=ActorCritic.policy), logits)
+    assert params["params"]["actor"]["Dense_0"]["kernel"].shape == (4, 8)
+    assert params["params"]["critic"]["Dense_0"]["kernel"].shape == (10, 8)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,279 @@
+"""Across-seed hypothesis tests for experiment reports (numpy/scipy, outside jit).
+
+Each comparison returns a :class:`Finding`: the effect size (a difference of
+means, in the metric's units), its 95% confidence interval, a p-value from a
+named test, a standardised effect (Cohen's d), and a verdict at ``alpha``.
+Bootstrap intervals use a numpy generator with a fixed seed, so the same inputs
+always give the same report. Degenerate samples (no variation) are handled
+explicitly and never reach scipy, so no ``RuntimeWarning`` escapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.stats as st
+
+__all__ = [
+    "ALTERNATIVES",
+    "Finding",
+    "holm_adjust",
+    "paired_comparison",
+    "two_sample_comparison",
+    "verdict",
+]
+
+ALTERNATIVES = ("two-sided", "less", "greater")
+REJECT, KEEP = "reject H0", "fail to reject H0"
+CONFIDENCE = 0.95
+N_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One tested hypothesis, summarised across seeds.
+
+    ``effect_size`` is ``mean(a - b)`` (paired) or ``mean(a) - mean(b)``
+    (unpaired), in the metric's units; ``[ci_low, ci_high]`` is its 95% CI.
+    ``cohens_d`` is the standardised effect (paired: ``d_z = mean(d) / sd(d)``;
+    unpaired: pooled-sd d), ``None`` where the spread is zero. ``verdict`` is
+    decided on ``p_adjusted`` when a multiple-testing correction was applied,
+    else on ``p_value``.
+    """
+
+    hypothesis: str  # H1 in words, e.g. "herding is higher under a flash crash"
+    metric: str  # name of the per-seed metric compared
+    effect_size: float  # mean difference a - b (metric units)
+    ci_low: float  # 95% CI of effect_size
+    ci_high: float
+    p_value: float
+    test: str  # e.g. "wilcoxon signed-rank (paired)"
+    n_seeds: int  # seeds (pairs when paired; size of sample a otherwise)
+    alpha: float
+    verdict: str  # "reject H0" | "fail to reject H0"
+    alternative: str = "two-sided"  # H1 direction for a - b: two-sided | less | greater
+    ci_method: str = "bootstrap"  # "bootstrap" (percentile) | "t"
+    statistic: float | None = None  # the test statistic (W, t or U)
+    cohens_d: float | None = None
+    mean_a: float | None = None
+    mean_b: float | None = None
+    n_b: int | None = None  # size of sample b (unpaired tests only)
+    p_adjusted: float | None = None
+    correction: str | None = None  # e.g. "holm (4 tests)"
+    note: str = ""  # degenerate input, warnings met, ...
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+
+def verdict(p: float, alpha: float) -> str:
+    """``"reject H0"`` when ``p < alpha``, else ``"fail to reject H0"``."""
+    return REJECT if p < alpha else KEEP
+
+
+def _sample(x, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per seed), got shape {arr.shape}")
+    if arr.size < 2:
+        raise ValueError(f"{name} needs at least 2 values (seeds), got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} has non-finite values: {arr.tolist()}")
+    return arr
+
+
+def _check(alternative: str, alpha: float) -> None:
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
+def _degenerate_p(effect: float, alternative: str) -> float:
+    """p-value when neither sample varies: the difference is known exactly."""
+    if effect == 0.0:
+        return 1.0
+    if alternative == "two-sided":
+        return 0.0
+    return 0.0 if (effect > 0) == (alternative == "greater") else 1.0
+
+
+def _quiet(fn, *args, **kwargs) -> tuple[object, str]:
+    """Call a scipy test, turning any RuntimeWarning into a note instead of a warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        with np.errstate(all="ignore"):
+            res = fn(*args, **kwargs)
+    notes = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
+    return res, "; ".join(notes)
+
+
+def _bootstrap(resample_means, seed: int, n_resamples: int) -> tuple[float, float]:
+    """Percentile interval of ``resample_means(rng, size)`` replicates, in chunks."""
+    rng = np.random.default_rng(seed)
+    reps = [resample_means(rng, min(2000, n_resamples - i)) for i in range(0, n_resamples, 2000)]
+    lo, hi = np.quantile(np.concatenate(reps), [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+    return float(lo), float(hi)
+
+
+def _t_interval(effect: float, se: float, df: float) -> tuple[float, float]:
+    if se == 0.0:
+        return effect, effect
+    h = float(st.t.ppf((1 + CONFIDENCE) / 2, df)) * se
+    return effect - h, effect + h
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def paired_comparison(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    hypothesis: str,
+    metric: str,
+    alternative: str = "two-sided",
+    test: str = "wilcoxon",
+    alpha: float = 0.05,
+    ci: str | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Finding:
+    """Compare per-seed paired samples ``a`` [n] and ``b`` [n] (seed i of a with seed i of b).
+
+    ``test``: ``"wilcoxon"`` (``scipy.stats.wilcoxon`` on ``a - b``) or ``"t"``
+    (``scipy.stats.ttest_rel``). ``alternative`` is H1 for ``a - b``
+    (``"greater"``: a exceeds b). ``ci``: ``"bootstrap"`` (percentile, numpy RNG
+    with ``seed``; default for wilcoxon) or ``"t"`` (default for the t-test).
+    All differences zero -> p = 1, CI [0, 0].
+    """
+    _check(alternative, alpha)
+    if test not in ("wilcoxon", "t"):
+        raise ValueError(f"test must be 'wilcoxon' or 't', got {test!r}")
+    ci = ci or ("t" if test == "t" else "bootstrap")
+    if ci not in ("bootstrap", "t"):
+        raise ValueError(f"ci must be 'bootstrap' or 't', got {ci!r}")
+    a, b = _sample(a, f"{metric} (a)"), _sample(b, f"{metric} (b)")
+    if a.shape != b.shape:
+        raise ValueError(f"{metric}: paired samples need equal lengths, got {a.size} and {b.size}")
+    d = a - b
+    n = d.size
+    effect = float(d.mean())
+    sd = float(d.std(ddof=1))
+    name = "wilcoxon signed-rank (paired)" if test == "wilcoxon" else "paired t-test"
+    note, stat = "", None
+    if sd == 0.0 and (effect == 0.0 or test == "t"):
+        p = _degenerate_p(effect, alternative)
+        note = "all differences zero" if effect == 0.0 else "constant nonzero difference"
+        stat = 0.0 if effect == 0.0 else None
+    elif test == "wilcoxon":
+        res, note = _quiet(st.wilcoxon, d, alternative=alternative)
+        p, stat = float(res.pvalue), float(res.statistic)
+    else:
+        res, note = _quiet(st.ttest_rel, a, b, alternative=alternative)
+        p, stat = float(res.pvalue), float(res.statistic)
+    if ci == "t":
+        lo, hi = _t_interval(effect, sd / math.sqrt(n), n - 1)
+    elif sd == 0.0:
+        lo = hi = effect
+    else:
+        lo, hi = _bootstrap(lambda rng, m: d[rng.integers(0, n, (m, n))].mean(axis=1),
+                            seed, n_resamples)
+    return Finding(
+        hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
+        p_value=p, test=name, n_seeds=n, alpha=alpha, verdict=verdict(p, alpha),
+        alternative=alternative, ci_method=ci, statistic=_finite(stat) if stat is not None
+        else None, cohens_d=effect / sd if sd > 0 else None, mean_a=float(a.mean()),
+        mean_b=float(b.mean()), note=note,
+    )
+
+
+def two_sample_comparison(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    hypothesis: str,
+    metric: str,
+    alternative: str = "two-sided",
+    test: str = "welch",
+    alpha: float = 0.05,
+    ci: str | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Finding:
+    """Compare independent samples ``a`` [n1] and ``b`` [n2] (e.g. different seeds per arm).
+
+    ``test``: ``"welch"`` (``scipy.stats.ttest_ind(equal_var=False)``) or
+    ``"mannwhitney"`` (``scipy.stats.mannwhitneyu``). Effect: ``mean(a) - mean(b)``;
+    CI: ``"t"`` (Welch; default for welch) or ``"bootstrap"`` (each sample
+    resampled independently; default for Mann-Whitney). Cohen's d uses the pooled sd.
+    """
+    _check(alternative, alpha)
+    if test not in ("welch", "mannwhitney"):
+        raise ValueError(f"test must be 'welch' or 'mannwhitney', got {test!r}")
+    ci = ci or ("t" if test == "welch" else "bootstrap")
+    if ci not in ("bootstrap", "t"):
+        raise ValueError(f"ci must be 'bootstrap' or 't', got {ci!r}")
+    a, b = _sample(a, f"{metric} (a)"), _sample(b, f"{metric} (b)")
+    na, nb = a.size, b.size
+    effect = float(a.mean() - b.mean())
+    va, vb = float(a.var(ddof=1)), float(b.var(ddof=1))
+    name = "welch t-test" if test == "welch" else "mann-whitney U"
+    note, stat = "", None
+    if va == 0.0 and vb == 0.0:
+        p = _degenerate_p(effect, alternative)
+        note = "no variation in either sample"
+    elif test == "welch":
+        res, note = _quiet(st.ttest_ind, a, b, equal_var=False, alternative=alternative)
+        p, stat = float(res.pvalue), float(res.statistic)
+    else:
+        res, note = _quiet(st.mannwhitneyu, a, b, alternative=alternative)
+        p, stat = float(res.pvalue), float(res.statistic)
+    if ci == "t":
+        se2 = va / na + vb / nb
+        df = se2**2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1)) if se2 > 0 else 1
+        lo, hi = _t_interval(effect, math.sqrt(se2), df)
+    elif va == 0.0 and vb == 0.0:
+        lo = hi = effect
+    else:
+        lo, hi = _bootstrap(
+            lambda rng, m: a[rng.integers(0, na, (m, na))].mean(axis=1)
+            - b[rng.integers(0, nb, (m, nb))].mean(axis=1), seed, n_resamples)
+    sp2 = ((na - 1) * va + (nb - 1) * vb) / (na + nb - 2)
+    return Finding(
+        hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
+        p_value=p, test=name, n_seeds=na, alpha=alpha, verdict=verdict(p, alpha),
+        alternative=alternative, ci_method=ci,
+        statistic=_finite(stat) if stat is not None else None,
+        cohens_d=effect / math.sqrt(sp2) if sp2 > 0 else None, mean_a=float(a.mean()),
+        mean_b=float(b.mean()), n_b=nb, note=note,
+    )
+
+
+def holm_adjust(findings: Sequence[Finding], alpha: float | None = None) -> list[Finding]:
+    """Holm step-down correction over ``findings`` (same order back).
+
+    Sets ``p_adjusted`` and ``correction`` and re-decides each ``verdict`` on
+    the adjusted p-value at ``alpha`` (default: each finding's own alpha).
+    """
+    m = len(findings)
+    if m == 0:
+        return []
+    p = np.array([f.p_value for f in findings], np.float64)
+    order = np.argsort(p, kind="stable")
+    adj_sorted = np.minimum(np.maximum.accumulate(p[order] * np.arange(m, 0, -1)), 1.0)
+    adj = np.empty(m)
+    adj[order] = adj_sorted
+    out = []
+    for f, pa in zip(findings, adj, strict=True):
+        a = f.alpha if alpha is None else alpha
+        out.append(dataclasses.replace(f, p_adjusted=float(pa), correction=f"holm ({m} tests)",
+                                       alpha=a, verdict=verdict(float(pa), a)))
+    return out

@@ -1,0 +1,137 @@
+"""Evaluate trained (or random) policies: whole episodes vmapped in one jitted call, then
+per-agent PnL, Sharpe, maximum drawdown and win rate with 95% intervals over episodes.
+
+``episodes(trainer, params, key, n_episodes)`` runs ``n_episodes`` fresh episodes of the
+trainer's market (learners act with ``params``; frozen opponents with theirs) and
+returns each learner's marked-wealth path ``[n_episodes, T + 1, n_agents]``
+(wealth / initial wealth). ``summarise(wealth, agents)`` turns paths into the
+statistics (host side, numpy/scipy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats as sps
+
+from quantmarl.env.functional import MarketEnv
+from quantmarl.rl import distributions
+from quantmarl.rl.rollout import group_agents, stack_obs, unstack_actions
+from quantmarl.rl.train import Trainer
+
+
+def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample"):
+    """``run(key, params) -> wealth float32 [n_episodes, T + 1, n_agents]`` (jitted).
+
+    ``policy``: ``"sample"`` (stochastic policy), ``"greedy"`` (mode of each
+    action component) or ``"random"`` (uniform actions for the learners; the
+    opponents keep their policies).
+    """
+    if policy not in ("sample", "greedy", "random"):
+        raise ValueError(f"policy must be 'sample', 'greedy' or 'random', got {policy!r}")
+    env = MarketEnv(dataclasses.replace(trainer.env.config, auto_reset=False))
+    length = env.config.market.episode_length
+    groups = group_agents(env)
+    reset = jax.vmap(env.reset, in_axes=(0, None))
+    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    mappo = trainer.config.algorithm == "mappo"
+
+    def act(key, g_obs, params):
+        inputs = trainer.inputs(g_obs) if mappo else g_obs
+        actions = {}
+        for i, g in enumerate(groups):
+            k = jax.random.fold_in(key, i)
+            nvec = trainer.nvecs[g]
+            if policy == "random" and g in trainer.learners:
+                shape = (*g_obs[g].shape[:-1], len(nvec))
+                actions[g] = jax.random.randint(k, shape, 0, jnp.asarray(nvec))
+                continue
+            logits, _ = trainer.apply_fns[g](params[g], inputs[g])
+            if policy == "greedy" and g in trainer.learners:
+                actions[g] = jnp.stack([jnp.argmax(p, -1) for p in
+                                        distributions.split_logits(logits, nvec)], -1)
+            else:
+                actions[g] = distributions.sample(k, logits, nvec)
+        return unstack_actions(env, actions)
+
+    def run(key, params):
+        all_params = trainer._policy_params(params)
+        k_reset, k_run = jax.random.split(key)
+        obs0, state = reset(jax.random.split(k_reset, n_episodes), trainer.env_params)
+
+        def body(carry, k):
+            state, obs = carry
+            k_act, k_env = jax.random.split(k)
+            actions = act(k_act, stack_obs(env, obs), all_params)
+            obs, state, *_ = step(jax.random.split(k_env, n_episodes), state, actions,
+                                  trainer.env_params)
+            return (state, obs), state.wealth
+
+        (_, _), path = jax.lax.scan(body, (state, obs0), jax.random.split(k_run, length))
+        wealth = jnp.concatenate([state.wealth[None], path], axis=0)  # [T+1, E, n]
+        return jnp.swapaxes(wealth, 0, 1)
+
+    return jax.jit(run)
+
+
+def _t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if x.size < 2 or float(x.std(ddof=1)) == 0.0:
+        return mean, mean, mean
+    half = float(sps.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def _wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    z = float(sps.norm.ppf(0.5 + level / 2))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
+
+
+def summarise(wealth, agents: tuple[str, ...]) -> dict:
+    """Per agent: PnL (final wealth - 1, fraction of initial wealth), Sharpe (per episode:
+    mean / std of per-step wealth returns x sqrt(T)), max drawdown (fraction) and win rate
+    (share of episodes with PnL > 0): ``{"mean", "ci95": [lo, hi]}`` each, over episodes."""
+    w = np.asarray(wealth, np.float64)  # [E, T+1, n]
+    out = {}
+    for i, agent in enumerate(agents):
+        path = np.maximum(w[:, :, i], 1e-12)
+        pnl = path[:, -1] - 1.0
+        r = path[:, 1:] / path[:, :-1] - 1.0
+        sd = r.std(axis=1, ddof=1) if r.shape[1] > 1 else np.zeros(r.shape[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sharpe = np.where(sd > 0, r.mean(axis=1) / sd * math.sqrt(r.shape[1]), np.nan)
+        peak = np.maximum.accumulate(path, axis=1)
+        mdd = (1.0 - path / peak).max(axis=1)
+        wins = int((pnl > 0).sum())
+        entry = {}
+        for name, x in (("pnl", pnl), ("sharpe", sharpe), ("max_drawdown", mdd)):
+            m, lo, hi = _t_interval(x)
+            entry[name] = {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)]}
+        m, lo, hi = _wilson(wins, pnl.shape[0])
+        entry["win_rate"] = {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)]}
+        entry["episodes"] = int(pnl.shape[0])
+        out[agent] = entry
+    return out
+
+
+def _clean(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def learner_agents(trainer: Trainer) -> tuple[str, ...]:
+    """Agent names of the learners (the first ``sum(counts)`` env agents)."""
+    n = sum(trainer.counts[g] for g in trainer.learners)
+    return trainer.env.agents[:n]

@@ -1,0 +1,303 @@
+"""End-to-end PPO training under one ``jit``: rollouts and minibatch epochs in ``lax.scan``.
+
+>>> from quantmarl.rl import TrainConfig, make_train
+>>> train = make_train(TrainConfig(iterations=10))
+>>> out = jax.jit(train)(jax.random.key(0))           # one seed
+>>> outs = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 8))  # eight seeds
+
+``make_trainer(config)`` exposes the pieces: ``init(key) -> RunnerState`` and
+``run(runner, n_updates) -> (runner, metrics)``; ``train(key)`` is
+``run(init(key), config.iterations)``. Because the runner state carries
+everything (networks, optimiser states, environments, observations, key and
+update count), running ``a`` updates, saving, restoring and running ``b`` more
+gives exactly the result of running ``a + b`` at once.
+
+Learners: one policy per group (``share_params``) or per learner (networks
+vmapped over the group's agent axis). IPPO gives every group its own critic
+on its observations; MAPPO's critic also sees the global state (every
+learner's observation), while the actor still acts on its own observation.
+Each group has its own Adam optimiser (gradient clipping by global norm, LR
+annealed linearly to 0 when ``anneal_lr``). Frozen opponents
+(``config.opponents``) act in the same market from their checkpoints and are
+never updated.
+
+Metrics, per update and group (``metrics[group][name]``, float32 ``[n_updates]``):
+``episode_return`` (x ``reward_scale``, the units the critic learns) and
+``pnl`` (final marked wealth / initial wealth - 1), means over the episodes
+that ended in the rollout (NaN if none ended); ``episodes``, ``reward``
+(mean per step, scaled), ``policy_loss``,
+``value_loss``, ``entropy``, ``approx_kl``, ``clip_frac``,
+``explained_variance``, ``lr``. ``progress(update, metrics)`` is called on the
+host once per update (per seed under ``vmap``) through ``jax.debug.callback``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
+from quantmarl.market import MarketConfig
+from quantmarl.rl import distributions
+from quantmarl.rl.config import TrainConfig
+from quantmarl.rl.networks import ActorCritic
+from quantmarl.rl.ppo import explained_variance, gae, loss_fn
+from quantmarl.rl.rollout import group_agents, group_nvec, make_rollout, stack_obs
+
+METRICS = ("episode_return", "pnl", "episodes", "reward", "policy_loss", "value_loss",
+           "entropy", "approx_kl", "clip_frac", "explained_variance", "lr")
+
+
+@struct.dataclass
+class RunnerState:
+    params: dict  # group -> network params (leading [count] axis when not shared)
+    opt_state: dict  # group -> optax state
+    env_state: EnvState  # leading [n_envs]
+    obs: dict  # agent -> float32 [n_envs, obs_dim]
+    key: jax.Array  # PRNG key
+    update: jax.Array  # int32 [] updates done
+
+
+class TrainOutput(NamedTuple):
+    runner: RunnerState
+    metrics: dict  # group -> name -> float32 [n_updates]
+
+
+@dataclasses.dataclass(frozen=True)
+class Opponent:
+    """A frozen policy group acting in the market (loaded from a checkpoint)."""
+
+    group: Any  # AgentGroup (its name is made unique in the env)
+    network: ActorCritic
+    params: Any  # network params (leading [count] axis when not shared)
+    shared: bool
+
+
+def build_env(config: TrainConfig, opponents: Sequence[Opponent] = ()) -> MarketEnv:
+    """The auto-resetting env: learner groups first, then the opponents' groups."""
+    market = MarketConfig(n_assets=config.market_assets, clearing=config.clearing,
+                          episode_length=config.episode_length,
+                          background_orders=config.background_orders)
+    if config.reactive is not None:
+        market = dataclasses.replace(market, reactive=config.reactive)
+    groups = config.groups() + tuple(o.group for o in opponents)
+    return MarketEnv(EnvConfig(groups=groups, market=market, auto_reset=True))
+
+
+def build_env_params(config: TrainConfig, env: MarketEnv) -> EnvParams:
+    """Default env params, with correlated fundamentals when there are several assets."""
+    params = env.default_params
+    a = env.config.market.n_assets
+    if a > 1:
+        corr = np.full((a, a), config.correlation) + (1.0 - config.correlation) * np.eye(a)
+        fund = params.market.fundamental.replace(correlation=jnp.asarray(corr))
+        params = params.replace(market=params.market.replace(fundamental=fund))
+    return params
+
+
+def _vmapped_apply(apply: Callable, shared: bool) -> Callable:
+    """``apply(params, x [..., count, d])``; per-learner params carry a leading [count] axis."""
+    if shared:
+        return apply
+    return jax.vmap(apply, in_axes=(0, -2), out_axes=(-2, -1))
+
+
+class Trainer:
+    """``init(key) -> RunnerState``; ``run(runner, n) -> (runner, metrics)``; ``train(key)``."""
+
+    def __init__(self, config: TrainConfig, *, opponents: Sequence[Opponent] | None = None,
+                 env_params: EnvParams | None = None,
+                 progress: Callable[[int, dict], None] | None = None):
+        if opponents is None:
+            from quantmarl.rl.checkpoint import load_opponents
+            opponents = load_opponents(config.opponents, config.opponent_seed)
+        self.config = config
+        self.opponents = tuple(opponents)
+        self.env = build_env(config, self.opponents)
+        self.env_params = build_env_params(config, self.env) if env_params is None else env_params
+        self.progress = progress
+        groups = group_agents(self.env)
+        self.nvecs = group_nvec(self.env)
+        names = list(groups)
+        self.learners = names[: len(config.agent_types)]
+        self.opponent_names = names[len(config.agent_types):]
+        self.counts = {g: len(a) for g, a in groups.items()}
+        self.obs_dims = {g: int(self.env.observation_space(a[0]).shape[0])
+                         for g, a in groups.items()}
+        self.global_dim = sum(self.obs_dims[g] * self.counts[g] for g in self.learners)
+        mappo = config.algorithm == "mappo"
+        self.networks = {
+            g: ActorCritic(self.nvecs[g], config.hidden, config.activation,
+                           actor_inputs=self.obs_dims[g] if mappo else None)
+            for g in self.learners}
+        self.apply_fns = {g: _vmapped_apply(self.networks[g].apply, config.share_params)
+                          for g in self.learners}
+        for name, opp in zip(self.opponent_names, self.opponents, strict=True):
+            self.apply_fns[name] = _frozen_apply(opp)
+        self.n_updates_total = config.iterations
+        total_steps = config.iterations * config.update_epochs * config.n_minibatches
+        lr = (optax.linear_schedule(config.lr, 0.0, total_steps) if config.anneal_lr
+              else config.lr)
+        self._lr = lr
+        self.tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                              optax.adam(lr, eps=1e-5))
+        self._rollout = make_rollout(self.env, self.apply_fns, config.n_steps,
+                                     inputs_fn=self.inputs if mappo else None)
+
+    # ----- pieces -----
+    def inputs(self, g_obs: dict) -> dict:
+        """MAPPO network inputs: learners get ``[own obs, global state]``."""
+        flat = [g_obs[g].reshape(*g_obs[g].shape[:-2], -1) for g in self.learners]
+        global_state = jnp.concatenate(flat, axis=-1)
+        out = dict(g_obs)
+        for g in self.learners:
+            x = g_obs[g]
+            glob = jnp.broadcast_to(global_state[..., None, :],
+                                    (*x.shape[:-1], global_state.shape[-1]))
+            out[g] = jnp.concatenate([x, glob], axis=-1)
+        return out
+
+    def _input_dim(self, g: str) -> int:
+        mappo = self.config.algorithm == "mappo"
+        return self.obs_dims[g] + (self.global_dim if mappo else 0)
+
+    def _init_params(self, key: jax.Array) -> dict:
+        params = {}
+        for i, g in enumerate(self.learners):
+            k = jax.random.fold_in(key, i)
+            x = jnp.zeros((1, self._input_dim(g)), jnp.float32)
+            if self.config.share_params:
+                params[g] = self.networks[g].init(k, x)
+            else:
+                keys = jax.random.split(k, self.counts[g])
+                params[g] = jax.vmap(self.networks[g].init, in_axes=(0, None))(keys, x)
+        return params
+
+    def _policy_params(self, params: dict) -> dict:
+        out = dict(params)
+        for name, opp in zip(self.opponent_names, self.opponents, strict=True):
+            out[name] = opp.params
+        return out
+
+    # ----- public -----
+    def init(self, key: jax.Array) -> RunnerState:
+        k_net, k_env, k_run = jax.random.split(key, 3)
+        params = self._init_params(k_net)
+        opt_state = {g: self.tx.init(params[g]) for g in self.learners}
+        reset = jax.vmap(self.env.reset, in_axes=(0, None))
+        obs, env_state = reset(jax.random.split(k_env, self.config.n_envs), self.env_params)
+        return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
+                           key=k_run, update=jnp.zeros((), jnp.int32))
+
+    def run(self, runner: RunnerState, n_updates: int) -> TrainOutput:
+        """``n_updates`` PPO updates (static count) in one ``lax.scan``."""
+        runner, metrics = jax.lax.scan(lambda r, _: self._update(r), runner, None,
+                                       length=int(n_updates))
+        return TrainOutput(runner, metrics)
+
+    def train(self, key: jax.Array) -> TrainOutput:
+        return self.run(self.init(key), self.config.iterations)
+
+    def last_values(self, runner: RunnerState) -> dict:
+        g_obs = stack_obs(self.env, runner.obs)
+        if self.config.algorithm == "mappo":
+            g_obs = self.inputs(g_obs)
+        return {g: self.apply_fns[g](runner.params[g], g_obs[g])[1] for g in self.learners}
+
+    # ----- one update -----
+    def _update(self, runner: RunnerState) -> tuple[RunnerState, dict]:
+        c = self.config
+        key, k_roll, k_epochs = jax.random.split(runner.key, 3)
+        env_state, obs, traj = self._rollout(k_roll, runner.env_state, runner.obs,
+                                             self._policy_params(runner.params), self.env_params)
+        last = self.last_values(runner.replace(obs=obs))
+        params, opt_state, metrics = {}, {}, {}
+        for gi, g in enumerate(self.learners):
+            t = traj[g]
+            t = t.replace(reward=t.reward * c.reward_scale,
+                          episode_return=t.episode_return * c.reward_scale)
+            adv, ret = gae(t.reward, t.value, t.done, last[g], c.gamma, c.gae_lambda)
+            batch = {"obs": t.obs, "actions": t.action, "old_log_probs": t.log_prob,
+                     "old_values": t.value, "advantages": adv, "returns": ret}
+            lead = 3 if c.share_params else 2  # flatten [T, E(, count)]
+            batch = jax.tree.map(lambda x, k=lead: x.reshape(-1, *x.shape[k:]), batch)
+            params[g], opt_state[g], m = self._epochs(
+                g, runner.params[g], runner.opt_state[g], batch, jax.random.fold_in(k_epochs, gi))
+            done = t.done.astype(jnp.float32)
+            n_done = done.sum()
+            mean_at_done = lambda x, d=done, n=n_done: jnp.where(  # noqa: E731
+                n > 0, (x * d).sum() / jnp.maximum(n, 1.0), jnp.nan)
+            m.update(episode_return=mean_at_done(t.episode_return), pnl=mean_at_done(t.pnl),
+                     episodes=n_done, reward=t.reward.mean(),
+                     explained_variance=explained_variance(t.value, ret),
+                     lr=jnp.asarray(self._lr(runner.update * c.update_epochs * c.n_minibatches)
+                                    if callable(self._lr) else self._lr, jnp.float32))
+            metrics[g] = {k: jnp.asarray(m[k], jnp.float32) for k in METRICS}
+        update = runner.update + 1
+        if self.progress is not None:
+            jax.debug.callback(self.progress, update, metrics)
+        return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
+                           key=key, update=update), metrics
+
+    def _epochs(self, g: str, params, opt_state, batch: dict, key: jax.Array):
+        c = self.config
+        n = jax.tree.leaves(batch)[0].shape[0]
+        coefs = dict(clip_eps=c.clip_eps, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
+                     clip_value=c.clip_value)
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def minibatch(carry, mb):
+            p, s = carry
+            (_, m), grads = grad_fn(p, self.apply_fns[g], mb, self.nvecs[g], **coefs)
+            updates, s = self.tx.update(grads, s, p)
+            return (optax.apply_updates(p, updates), s), m
+
+        def epoch(carry, k):
+            perm = jax.random.permutation(k, n)
+            mbs = jax.tree.map(
+                lambda x: x[perm].reshape(c.n_minibatches, -1, *x.shape[1:]), batch)
+            return jax.lax.scan(minibatch, carry, mbs)
+
+        (params, opt_state), m = jax.lax.scan(epoch, (params, opt_state),
+                                              jax.random.split(key, c.update_epochs))
+        return params, opt_state, jax.tree.map(jnp.mean, m)
+
+
+def _frozen_apply(opp: Opponent) -> Callable:
+    """Opponent ``apply(params, x) -> (logits, zero values)``: the actor alone."""
+
+    def apply(params, x):
+        logits = opp.network.apply(params, x, method=ActorCritic.policy)
+        return logits, jnp.zeros(logits.shape[:-1], jnp.float32)
+
+    return _vmapped_apply(apply, opp.shared)
+
+
+def make_trainer(config: TrainConfig, **kwargs: Any) -> Trainer:
+    """A :class:`Trainer` (keywords: ``opponents``, ``env_params``, ``progress``)."""
+    return Trainer(config, **kwargs)
+
+
+def make_train(config: TrainConfig, **kwargs: Any) -> Callable[[jax.Array], TrainOutput]:
+    """``train(key) -> TrainOutput``: jittable and vmappable over keys (seeds)."""
+    return make_trainer(config, **kwargs).train
+
+
+def seed_keys(config: TrainConfig) -> jax.Array:
+    """``config.seeds`` keys derived from ``config.seed``."""
+    return jax.random.split(jax.random.key(config.seed), config.seeds)
+
+
+def greedy_or_sample(key: jax.Array, logits: jax.Array, nvec, deterministic: bool) -> jax.Array:
+    """Actions from logits: the mode of each component, or a sample."""
+    if deterministic:
+        return jnp.stack([jnp.argmax(part, axis=-1)
+                          for part in distributions.split_logits(logits, nvec)], axis=-1)
+    return distributions.sample(key, logits, nvec)

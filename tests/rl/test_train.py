@@ -1,0 +1,187 @@
+"""End-to-end PPO training: one compile, vmapped seeds == single seeds, exact resume from a
+checkpoint, MAPPO / heterogeneous groups / per-learner params / frozen opponents."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from quantmarl.rl import TrainConfig, checkpoint, make_trainer
+from quantmarl.rl.train import METRICS, seed_keys
+
+TINY = dict(n_envs=4, n_steps=8, iterations=3, update_epochs=2, n_minibatches=2,
+            episode_length=12, background_orders=8, hidden=(16,), seeds=2,
+            reactive=(("market_maker", 2), ("fundamental", 4), ("noise", 4)))
+
+
+def tiny(**kw) -> TrainConfig:
+    return TrainConfig(**{**TINY, **kw})
+
+
+def assert_trees_equal(a, b):
+    la, lb = jax.tree.leaves(jax.tree.map(_data, a)), jax.tree.leaves(jax.tree.map(_data, b))
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def _data(x):
+    if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(x)
+    return x
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Two seeds of the tiny config, trained in one vmapped call."""
+    config = tiny()
+    calls = []
+    trainer = make_trainer(config, progress=lambda u, m: calls.append(
+        (int(u), float(m["momentum_trader"]["entropy"]))))
+    out = jax.jit(jax.vmap(trainer.train))(seed_keys(config))
+    jax.block_until_ready(out)
+    jax.effects_barrier()
+    trainer.calls = list(calls)  # a snapshot: later runs in other tests call it again
+    return config, trainer, out
+
+
+def test_metrics_shapes_and_values(trained):
+    config, trainer, out = trained
+    assert set(out.metrics) == {"momentum_trader"}
+    m = out.metrics["momentum_trader"]
+    assert set(m) == set(METRICS)
+    for name in METRICS:
+        assert m[name].shape == (config.seeds, config.iterations)
+        assert m[name].dtype == jnp.float32
+    for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "lr"):
+        assert np.isfinite(np.asarray(m[name])).all(), name
+    # annealed learning rate: lr, then linearly down
+    lr = np.asarray(m["lr"][0])
+    assert lr[0] == pytest.approx(config.lr) and np.all(np.diff(lr) < 0)
+    np.testing.assert_array_equal(np.asarray(out.runner.update), [3, 3])
+    # 8 steps per update, episodes of 12 steps end at steps 12 and 24 (updates 2 and 3)
+    np.testing.assert_array_equal(np.asarray(m["episodes"][0]), [0, 4, 4])
+    assert np.isnan(np.asarray(m["pnl"][0, 0])) and np.isfinite(np.asarray(m["pnl"][0, 1]))
+    assert np.isfinite(np.asarray(m["entropy"])).all()
+    assert float(m["entropy"][0, 0]) <= np.log(3) + 1e-5
+
+
+def test_vmapped_seeds_equal_individual_seeds(trained):
+    config, trainer, out = trained
+    single = jax.jit(trainer.train)
+    for i, key in enumerate(seed_keys(config)):
+        one = single(key)
+        for name in ("pnl", "episode_return", "entropy", "value_loss"):
+            np.testing.assert_allclose(np.asarray(one.metrics["momentum_trader"][name]),
+                                       np.asarray(out.metrics["momentum_trader"][name][i]),
+                                       rtol=2e-5, atol=1e-6)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b),
+                                                             rtol=2e-5, atol=1e-6),
+                     one.runner.params, jax.tree.map(lambda x, i=i: x[i], out.runner.params))
+
+
+def test_train_compiles_once():
+    config = tiny(iterations=1, seeds=1)
+    trainer = make_trainer(config)
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def train(key):
+        return trainer.train(key)
+
+    chex.clear_trace_counter()
+    for s in range(3):
+        jax.block_until_ready(train(jax.random.key(s)))
+
+
+def test_checkpoint_round_trip_and_exact_resume(tmp_path, trained):
+    config, trainer, out = trained
+    init = jax.jit(jax.vmap(trainer.init))(seed_keys(config))
+    run1 = jax.jit(jax.vmap(lambda r: trainer.run(r, 1)))
+    run3 = jax.jit(jax.vmap(lambda r: trainer.run(r, 3)))
+    first, m1 = run1(init)
+    checkpoint.save(tmp_path, config, first)
+    config2, trainer2, restored = checkpoint.restore(tmp_path)
+    assert config2 == config
+    assert_trees_equal(restored, first)  # round trip, keys included
+    resumed, m2 = jax.jit(jax.vmap(lambda r: trainer2.run(r, 2)))(restored)
+    straight, full = run3(init)
+    assert_trees_equal(resumed, straight)  # 1 + 2 updates == 3 at once, bit for bit
+    for name in ("value_loss", "pnl", "entropy"):
+        joined = np.concatenate([np.asarray(m1["momentum_trader"][name]),
+                                 np.asarray(m2["momentum_trader"][name])], axis=1)
+        np.testing.assert_array_equal(joined, np.asarray(full["momentum_trader"][name]))
+    meta = checkpoint.load_meta(tmp_path)
+    assert meta["update"] == 1 and meta["seeds"] == 2
+    assert meta["groups"][0]["name"] == "momentum_trader"
+
+
+def test_heterogeneous_mappo_per_learner_params_and_frozen_opponents(tmp_path, trained):
+    config, _, out = trained
+    checkpoint.save(tmp_path / "opp", config, out.runner)
+    cfg = tiny(agent_types=("market_maker", "arbitrageur"), algorithm="mappo",
+               share_params=False, agents_per_type=2, opponents=(str(tmp_path / "opp"),),
+               iterations=2, seeds=1)
+    trainer = make_trainer(cfg)
+    assert trainer.env.config.market.n_assets == 2  # arbitrageurs need a second asset
+    assert trainer.learners == ["market_maker", "arbitrageur"]
+    assert trainer.opponent_names == ["opp0_momentum_trader"]
+    assert trainer.env.agents[-1] == "opp0_momentum_trader_0"
+    result = jax.jit(trainer.train)(jax.random.key(0))
+    params = result.runner.params
+    # per-learner networks: a leading [2] axis; the critic sees the global state
+    kernel = params["market_maker"]["params"]["critic"]["Dense_0"]["kernel"]
+    d_mm = trainer.obs_dims["market_maker"]
+    assert kernel.shape == (2, d_mm + trainer.global_dim, 16)
+    assert params["market_maker"]["params"]["actor"]["Dense_0"]["kernel"].shape == (2, d_mm, 16)
+    for g in ("market_maker", "arbitrageur"):
+        assert np.isfinite(np.asarray(result.metrics[g]["value_loss"])).all()
+    assert "opp0_momentum_trader" not in params  # frozen: never trained
+    # the opponent acts with the checkpoint's seed-0 policy
+    opp = trainer.opponents[0]
+    assert_trees_equal(opp.params, jax.tree.map(lambda x: x[0], out.runner.params)[
+        "momentum_trader"])
+
+
+def test_progress_callback_runs_once_per_update_and_seed(trained):
+    _, trainer, out = trained
+    assert sorted(u for u, _ in trainer.calls) == [1, 1, 2, 2, 3, 3]
+    entropies = sorted(e for _, e in trainer.calls)
+    np.testing.assert_allclose(entropies, np.sort(np.asarray(
+        out.metrics["momentum_trader"]["entropy"]).ravel()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"agent_types": ("banker",)}, "agent_types"),
+    ({"agent_types": ()}, "agent_types"),
+    ({"algorithm": "sac"}, "algorithm"),
+    ({"n_envs": 0}, "n_envs"),
+    ({"n_minibatches": 3}, "n_minibatches"),
+    ({"lr": 0.0}, "lr"),
+    ({"gamma": 1.5}, "gamma"),
+    ({"hidden": (0,)}, "hidden"),
+    ({"share_params": 1}, "share_params"),
+    ({"seeds": True}, "seeds"),
+    ({"clearing": "dark_pool"}, "clearing"),
+])
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tiny(**kwargs)
+
+
+def test_config_yaml_round_trip_and_unknown_keys(tmp_path):
+    config = tiny(agent_types=("market_maker", "momentum_trader"), algorithm="mappo")
+    path = tmp_path / "c.yaml"
+    path.write_text(config.to_yaml())
+    assert TrainConfig.from_yaml(path) == config
+    with pytest.raises(ValueError, match=r"unknown TrainConfig key\(s\) \['learning_rate'\]"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+    path.write_text("- a list\n")
+    with pytest.raises(ValueError, match="mapping"):
+        TrainConfig.from_yaml(path)
+    assert dataclasses.replace(config, iterations=5).iterations == 5
