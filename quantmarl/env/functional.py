@@ -166,6 +166,13 @@ class MarketEnv:
         return self._obs(state, params, None), state
 
     def step(self, key: jax.Array, state: EnvState, actions: dict, params: EnvParams | None = None):
+        *out, _ = self.step_with_record(key, state, actions, params)
+        return tuple(out)
+
+    def step_with_record(self, key: jax.Array, state: EnvState, actions: dict,
+                         params: EnvParams | None = None):
+        """:meth:`step`, plus the market's :class:`~quantmarl.market.state.StepRecord` of the
+        step (prices, volumes, spreads, depth, per-account trades) as a seventh output."""
         params = self.default_params if params is None else params
         k_step, k_reset = jax.random.split(key)
         smart, invalid = self._decode(actions, state)
@@ -190,7 +197,7 @@ class MarketEnv:
             new = jax.tree.map(lambda r, s: jax.lax.select(done, r, s), state_r, new)
             obs = jax.tree.map(lambda r, s: jax.lax.select(done, r, s), obs_r, obs)
         return (obs, new, self._dict(reward), self._dict(terminated), self._dict(truncated),
-                infos)
+                infos, record)
 
     # ----- pieces -----
     def _dict(self, x: jax.Array) -> dict:

@@ -24,8 +24,13 @@ from quantmarl.rl.rollout import group_agents, stack_obs, unstack_actions
 from quantmarl.rl.train import Trainer
 
 
-def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample"):
+def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
+                  records: bool = False, env_params=None):
     """``run(key, params) -> wealth float32 [n_episodes, T + 1, n_agents]`` (jitted).
+
+    With ``records`` it returns ``(wealth, records)``, ``records`` the market's
+    :class:`~quantmarl.market.state.StepRecord` per step, ``[n_episodes, T, ...]``.
+    ``env_params`` replaces the trainer's (e.g. a stress-event schedule for evaluation).
 
     ``policy``: ``"sample"`` (stochastic policy), ``"greedy"`` (mode of each
     action component) or ``"random"`` (uniform actions for the learners; the
@@ -37,7 +42,8 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample"):
     length = env.config.market.episode_length
     groups = group_agents(env)
     reset = jax.vmap(env.reset, in_axes=(0, None))
-    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    step = jax.vmap(env.step_with_record, in_axes=(0, 0, 0, None))
+    env_params = trainer.env_params if env_params is None else env_params
     mappo = trainer.config.algorithm == "mappo"
 
     def act(key, g_obs, params):
@@ -61,19 +67,21 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample"):
     def run(key, params):
         all_params = trainer._policy_params(params)
         k_reset, k_run = jax.random.split(key)
-        obs0, state = reset(jax.random.split(k_reset, n_episodes), trainer.env_params)
+        obs0, state = reset(jax.random.split(k_reset, n_episodes), env_params)
 
         def body(carry, k):
             state, obs = carry
             k_act, k_env = jax.random.split(k)
             actions = act(k_act, stack_obs(env, obs), all_params)
-            obs, state, *_ = step(jax.random.split(k_env, n_episodes), state, actions,
-                                  trainer.env_params)
-            return (state, obs), state.wealth
+            obs, state, *_, record = step(jax.random.split(k_env, n_episodes), state, actions,
+                                          env_params)
+            return (state, obs), (state.wealth, record if records else None)
 
-        (_, _), path = jax.lax.scan(body, (state, obs0), jax.random.split(k_run, length))
-        wealth = jnp.concatenate([state.wealth[None], path], axis=0)  # [T+1, E, n]
-        return jnp.swapaxes(wealth, 0, 1)
+        (_, _), (path, recs) = jax.lax.scan(body, (state, obs0), jax.random.split(k_run, length))
+        wealth = jnp.swapaxes(jnp.concatenate([state.wealth[None], path], axis=0), 0, 1)
+        if records:
+            return wealth, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), recs)
+        return wealth
 
     return jax.jit(run)
 
