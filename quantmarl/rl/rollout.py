@@ -3,8 +3,15 @@
 Learners are grouped as in the env's ``EnvConfig.groups``; each group has one
 policy (parameter sharing within the group, independent across groups:
 IPPO). Observations, actions and transitions are stored per group with a
-trailing agent axis: ``[T, n_envs, count, ...]``. The env must auto-reset
-(``EnvConfig(auto_reset=True)``), so a rollout never leaves an episode's end.
+trailing agent axis: ``[T, n_envs, count, ...]``.
+
+Episode ends: with ``EnvConfig(auto_reset=True)`` the env resets itself, which
+under ``vmap`` means computing a fresh reset at every step and selecting it.
+With ``auto_reset=False`` the rollout does the same job cheaper: after each
+step, one ``lax.cond`` on "has any env finished?" (an unbatched predicate, so
+it truly branches) resets the finished envs; the reset is computed only on the
+steps where an episode ends. The two give the same semantics: the observation
+returned at an episode's last step is the new episode's.
 """
 
 from __future__ import annotations
@@ -67,6 +74,23 @@ def unstack_actions(env: MarketEnv, actions: dict[str, jax.Array]) -> dict[str, 
     return out
 
 
+def _reset_finished(env: MarketEnv, key, obs, state, params):
+    """Reset the envs whose learners are all done (``[n_envs]`` batch); skipped entirely
+    (``lax.cond`` on an unbatched predicate) when none is."""
+    finished = ~jnp.any(state.alive, axis=-1)  # [n_envs]
+
+    def reset_some(_):
+        n = finished.shape[0]
+        obs_r, state_r = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, n), params)
+
+        def pick(r, s):
+            return jnp.where(finished.reshape((n,) + (1,) * (s.ndim - 1)), r, s)
+
+        return jax.tree.map(pick, obs_r, obs), jax.tree.map(pick, state_r, state)
+
+    return jax.lax.cond(jnp.any(finished), reset_some, lambda _: (obs, state), None)
+
+
 def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int,
                  inputs_fn: Callable | None = None):
     """Build ``rollout(key, env_state, obs, policy_params, env_params) -> (env_state, obs, traj)``.
@@ -94,8 +118,11 @@ def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int,
             actions[g], values[g] = a, value
             logps[g] = distributions.log_prob(logits, a, nvecs[g])
         n_envs = jax.tree.leaves(env_state)[0].shape[0]
+        k_env, k_reset = jax.random.split(k_env)
         new_obs, env_state, rewards, terms, truncs, infos = step(
             jax.random.split(k_env, n_envs), env_state, unstack_actions(env, actions), env_params)
+        if not env.config.auto_reset:
+            new_obs, env_state = _reset_finished(env, k_reset, new_obs, env_state, env_params)
         traj = {}
         for g, agents in groups.items():
             done = jnp.stack([terms[a] | truncs[a] for a in agents], axis=-1)

@@ -6,6 +6,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
 from quantmarl.market import MarketConfig
@@ -13,12 +14,14 @@ from quantmarl.rl.networks import ActorCritic
 from quantmarl.rl.rollout import group_nvec, make_rollout, stack_obs
 
 
-def test_rollout_shapes_determinism_and_auto_reset():
+@pytest.mark.parametrize("auto_reset", [True, False])
+def test_rollout_shapes_determinism_and_auto_reset(auto_reset):
+    """Env-side auto-reset and the rollout's own reset of finished envs: same semantics."""
     env = MarketEnv(EnvConfig(
         groups=(AgentGroup("mm", 1, action="market_maker"), AgentGroup("trend", 2)),
         market=MarketConfig(reactive=(("fundamental", 4), ("noise", 6)), background_orders=16,
                             episode_length=5, history=8),
-        auto_reset=True))
+        auto_reset=auto_reset))
     nvecs = group_nvec(env)
     assert nvecs == {"mm": (5, 5, 3), "trend": (3,)}
     nets = {g: ActorCritic(nvec=n, hidden=(16,)) for g, n in nvecs.items()}
@@ -39,6 +42,12 @@ def test_rollout_shapes_determinism_and_auto_reset():
     assert traj["trend"].reward.dtype == jnp.float32
     done = np.asarray(traj["trend"].done)
     assert done[4].all() and not done[:4].any()  # episode of 5 steps, then auto-reset
+    assert not done[5:].any()
+    states_after = out1[0]
+    np.testing.assert_array_equal(np.asarray(states_after.market.step), [3, 3, 3])  # 8 = 5 + 3
+    assert np.asarray(states_after.alive).all()
+    # the observation after the last step of an episode is the new episode's: time_left 1
+    np.testing.assert_allclose(np.asarray(traj["trend"].obs[5, :, :, -1]), 1.0)
     for t in traj.values():
         assert np.all(np.isfinite(np.asarray(t.log_prob)))
         assert np.all(np.isfinite(np.asarray(t.value)))
