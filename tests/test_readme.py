@@ -61,3 +61,14 @@ def test_readme_pettingzoo_example_runs(capsys):
     example = next(b for b in blocks if "parallel_env(render_mode" in b)
     exec(compile(example, "README.md", "exec"), {})
     assert "price" in capsys.readouterr().out
+
+
+def test_readme_training_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(b for b in blocks if "make_train(config)" in b)
+    example = example.replace("split(jax.random.key(0), 8)", "split(jax.random.key(0), 2)")
+    scope: dict = {}
+    exec(compile(example, "README.md", "exec"), scope)
+    pnl = scope["out"].metrics["market_maker"]["pnl"]
+    assert pnl.shape == (2, 4)
+    assert set(scope["out"].metrics) == {"market_maker", "momentum_trader"}

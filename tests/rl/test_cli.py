@@ -59,7 +59,8 @@ def test_interrupted_run_resumes_exactly(run_dir, capsys):
     """A run stopped after 1 of 3 updates, resumed by the CLI, ends bit for bit where an
     uninterrupted run ends."""
     straight, part = run_dir / "straight", run_dir / "part"
-    base = ["--config", str(run_dir / "tiny.yaml"), "--no-progress", "--iterations", "3"]
+    base = ["--config", str(run_dir / "tiny.yaml"), "--no-progress", "--iterations", "3",
+            "--checkpoint-every", "1"]
     assert train_cli.main(base + ["--checkpoint-dir", str(straight)]) == 0
     assert last_json(capsys)["iterations"] == 3
     config = checkpoint.load_config(straight)
@@ -67,7 +68,8 @@ def test_interrupted_run_resumes_exactly(run_dir, capsys):
     runner = jax.jit(jax.vmap(trainer.init))(seed_keys(config))
     runner, _ = jax.jit(jax.vmap(lambda r: trainer.run(r, 1)))(runner)
     checkpoint.save(part, config, runner)  # as if the process died after update 1
-    assert train_cli.main(["--resume", "--no-progress", "--checkpoint-dir", str(part)]) == 0
+    assert train_cli.main(["--resume", "--no-progress", "--checkpoint-every", "1",
+                           "--checkpoint-dir", str(part)]) == 0
     assert last_json(capsys)["iterations"] == 3
     assert (part / "state.msgpack").read_bytes() == (straight / "state.msgpack").read_bytes()
     assert checkpoint.load_meta(part)["update"] == 3

@@ -99,25 +99,17 @@ def test_train_compiles_once():
         jax.block_until_ready(train(jax.random.key(s)))
 
 
-def test_checkpoint_round_trip_and_exact_resume(tmp_path, trained):
+def test_checkpoint_round_trip(tmp_path, trained):
+    """Saved and restored runner states are identical, PRNG keys included, so a resumed run
+    continues exactly (end to end, bit for bit, in tests/rl/test_cli.py)."""
     config, trainer, out = trained
-    init = jax.jit(jax.vmap(trainer.init))(seed_keys(config))
-    run1 = jax.jit(jax.vmap(lambda r: trainer.run(r, 1)))
-    run3 = jax.jit(jax.vmap(lambda r: trainer.run(r, 3)))
-    first, m1 = run1(init)
-    checkpoint.save(tmp_path, config, first)
+    checkpoint.save(tmp_path, config, out.runner)
     config2, trainer2, restored = checkpoint.restore(tmp_path)
     assert config2 == config
-    assert_trees_equal(restored, first)  # round trip, keys included
-    resumed, m2 = jax.jit(jax.vmap(lambda r: trainer2.run(r, 2)))(restored)
-    straight, full = run3(init)
-    assert_trees_equal(resumed, straight)  # 1 + 2 updates == 3 at once, bit for bit
-    for name in ("value_loss", "pnl", "entropy"):
-        joined = np.concatenate([np.asarray(m1["momentum_trader"][name]),
-                                 np.asarray(m2["momentum_trader"][name])], axis=1)
-        np.testing.assert_array_equal(joined, np.asarray(full["momentum_trader"][name]))
+    assert trainer2.learners == trainer.learners
+    assert_trees_equal(restored, out.runner)
     meta = checkpoint.load_meta(tmp_path)
-    assert meta["update"] == 1 and meta["seeds"] == 2
+    assert meta["update"] == 3 and meta["seeds"] == 2
     assert meta["groups"][0]["name"] == "momentum_trader"
 
 
