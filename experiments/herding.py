@@ -109,12 +109,15 @@ def _lsv_h(qty: jax.Array, min_traders: int) -> np.ndarray:
 
 
 def _gamma2(returns: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """CCK gamma2 per seed: returns [S, E, T-1, A], mask bool [T-1] -> [S] (episodes pooled)."""
-    s = returns.shape[0]
+    """CCK gamma2 per seed: returns [S, E, T-1, A], mask bool [T-1] -> [S] (episodes pooled).
+
+    One regression per seed in a Python loop (a batched QR under ``vmap`` can stall
+    jaxlib's CPU thread pool); NaN where the fit is singular."""
     c, rm = herding.csad(jnp.asarray(returns))  # [S, E, T-1]
-    m = jnp.broadcast_to(jnp.asarray(mask), c.shape)
-    fit = jax.vmap(lambda y, x, k: herding.cck_regression(y, x, k).params[2])
-    g2 = np.asarray(fit(c.reshape(s, -1), rm.reshape(s, -1), m.reshape(s, -1)), np.float64)
+    s = c.shape[0]
+    m = np.broadcast_to(mask, c.shape[1:]).reshape(-1)
+    g2 = np.array([float(herding.cck_regression(c[i].reshape(-1), rm[i].reshape(-1), m)
+                         .params[2]) for i in range(s)])
     return np.where(np.isfinite(g2), g2, np.nan)
 
 
