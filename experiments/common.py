@@ -34,7 +34,14 @@ import numpy as np
 from experiments.compare import Finding, paired_comparison, verdict
 from experiments.config import check_range
 from quantmarl.agents.reactive import DEFAULT_DISTRIBUTIONS, BehaviourDistribution
-from quantmarl.events import breaker_rules, make_schedule
+from quantmarl.events import (
+    breaker_rules,
+    flash_crash,
+    flash_rally,
+    liquidity_shock,
+    make_schedule,
+    volatility_spike,
+)
 from quantmarl.market import (
     MarketConfig,
     MarketParams,
@@ -49,6 +56,7 @@ from quantmarl.rl.evaluate import make_episodes
 
 __all__ = [
     "COMPILER_OPTIONS",
+    "EVENTS",
     "SLOT_BEHAVIOUR",
     "ControlMarket",
     "MarketSettings",
@@ -149,6 +157,11 @@ def split_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Seed keys [S] -> (training keys [S], evaluation keys [S])."""
     both = jax.vmap(jax.random.split)(keys)
     return both[:, 0], both[:, 1]
+
+
+#: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
+EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,
+          "volatility_spike": volatility_spike, "liquidity_shock": liquidity_shock}
 
 
 def stressed(params: MarketParams, config: MarketConfig, events: Sequence = (),

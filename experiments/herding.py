@@ -39,7 +39,6 @@ from experiments.runner import (
     progress,
     seed_keys,
 )
-from quantmarl.events import flash_crash, volatility_spike
 from quantmarl.quant import herding, plots
 from quantmarl.rl.history import learning_curves
 
@@ -65,8 +64,8 @@ class Stress:
         check_range("stress.window", self.window, 5)
 
     def event(self):
-        make = flash_crash if self.kind == "flash_crash" else volatility_spike
-        return make(self.magnitude, self.duration, self.start)
+        """The :class:`~quantmarl.events.Event` on all assets."""
+        return common.EVENTS[self.kind](self.magnitude, self.duration, self.start)
 
 
 @dataclass(frozen=True)
@@ -74,13 +73,13 @@ class HerdingConfig:
     QUICK: ClassVar[dict] = {
         "seeds": 8, "eval_episodes": 4, "market.episode_length": 150,
         "stress.start": 80, "stress.window": 30,
-        "ppo.iterations": 30, "ppo.n_envs": 16, "ppo.n_steps": 32,
+        "ppo.iterations": 50, "ppo.n_envs": 16, "ppo.n_steps": 32,
     }
 
     seeds: int = 32
     seed: int = 0
     alpha: float = 0.05
-    agent_type: Literal["momentum_trader", "trader"] = "momentum_trader"
+    agent_type: Literal["momentum_trader", "market_maker", "trader"] = "momentum_trader"
     learners: int = 8  # learner slots (one shared policy), all on asset 0
     market: MarketSettings = field(default_factory=lambda: MarketSettings(
         n_assets=3, clearing="auction", episode_length=200, background_orders=32))

@@ -1,0 +1,135 @@
+"""The three experiments end to end on miniature configs, through ``runner.main``.
+
+All three share one tiny market (CDA, 2 assets, 2 RL market makers, 40 steps, 3
+seeds, 2 evaluation episodes), so the compiled training, evaluation and control
+programs are built once (``experiments.common`` caches them per config) and the
+whole file stays well under a minute of compile time on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+import yaml
+
+from experiments import common, herding, liquidity, volatility
+from experiments.config import load_config
+from experiments.report import validate_report
+from experiments.runner import main, seed_keys
+
+N_SEEDS = 3
+TINY = {
+    "seeds": N_SEEDS,
+    "eval_episodes": 2,
+    "learners": 2,
+    "market": {"n_assets": 2, "clearing": "cda", "episode_length": 40, "background_orders": 8,
+               "reactive": [["market_maker", 1], ["noise", 4]]},
+    "ppo": {"n_envs": 4, "n_steps": 8, "iterations": 1, "update_epochs": 1, "n_minibatches": 1,
+            "hidden": [8]},
+}
+CONFIGS = {
+    "herding": (herding.SPEC, {**TINY, "agent_type": "market_maker",
+                               "stress": {"start": 20, "window": 10}}, 4),
+    "volatility": (volatility.SPEC, {**TINY, "agent_type": "market_maker", "start": 20,
+                                     "before": 10, "after": 10, "recovery": {"pre_window": 5}}, 7),
+    "liquidity": (liquidity.SPEC, {**TINY, "shock": {"start": 15, "duration": 8}, "after": 10,
+                                   "impact_window": 20, "resilience": {"pre_window": 10}}, 5),
+}
+
+
+def _run(name: str, tmp_path: Path, capsys, out: str = "out") -> tuple[Path, dict]:
+    spec, cfg, _ = CONFIGS[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(spec, ["--config", str(path), "--out", str(tmp_path / out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    md = Path(lines[-1])
+    assert md == tmp_path / out / "report.md" and md.is_file()
+    return md, json.loads((md.parent / "report.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_miniature_run_writes_a_valid_report(name, tmp_path, capsys):
+    md, report = _run(name, tmp_path, capsys)
+    validate_report(report)
+    assert report["experiment"] == name and report["n_seeds"] == N_SEEDS
+    assert len(report["findings"]) == CONFIGS[name][2]
+    for f in report["findings"]:
+        for key in ("effect_size", "ci_low", "ci_high", "p_value", "p_adjusted"):
+            assert math.isfinite(f[key]), (f["metric"], key)
+        assert f["correction"].startswith("holm")
+        # NaN metrics drop seeds, and the finding says so
+        assert 0 <= f["n_seeds"] <= N_SEEDS
+        if f["n_seeds"] < N_SEEDS:
+            assert "dropped" in f["note"] or "fewer than 2" in f["note"]
+    for fname in report["files"]:
+        assert (md.parent / fname).is_file()
+    assert sum(f.endswith(".png") for f in report["files"]) >= 2
+    with open(md.parent / "per_seed.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == N_SEEDS
+    assert "## Findings" in md.read_text()
+
+
+def test_same_seed_same_numbers(tmp_path, capsys):
+    _, r1 = _run("herding", tmp_path, capsys, "a")
+    _, r2 = _run("herding", tmp_path, capsys, "b")
+    assert r1["findings"] == r2["findings"]
+    assert (tmp_path / "a" / "per_seed.csv").read_text() == (
+        tmp_path / "b" / "per_seed.csv").read_text()
+
+
+@pytest.mark.parametrize(("spec", "text", "message"), [
+    (herding.SPEC, "stress:\n  windw: 3\n", "unknown config key 'stress.windw'"),
+    (herding.SPEC, "stress:\n  start: 190\n", "stress.start + stress.window"),
+    (volatility.SPEC, "ppo:\n  n_minibatches: 3\n", "ppo.n_minibatches"),
+    (volatility.SPEC, "scenarios:\n  - {kind: meteor, magnitude: 2.0}\n", "scenarios[0].kind"),
+    (liquidity.SPEC, "market:\n  clearing: auction\n", "market.clearing must be 'cda'"),
+    (liquidity.SPEC, "shock:\n  magnitude: 0.5\n", "shock.magnitude"),
+])
+def test_config_errors_exit_2(spec, text, message, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(SystemExit) as exc:
+        main(spec, ["--config", str(bad), "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_paired_finding_drops_nan_seeds():
+    a = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
+    b = np.array([0.5, 1.0, 1.0, np.inf, 2.0])
+    f = common.paired_finding(a, b, "h", "m")
+    assert f.n_seeds == 3 and "[2, 3]" in f.note and math.isfinite(f.p_value)
+    g = common.paired_finding([np.nan, 1.0, np.nan], [1.0, 2.0, 3.0], "h", "m")
+    assert g.n_seeds == 1 and g.p_value == 1.0 and g.effect_size == 0.0
+    assert g.verdict == "fail to reject H0" and g.test.startswith("not run")
+
+
+def test_control_market_replaces_slots_and_shares_random_numbers():
+    cfg = load_config(liquidity.LiquidityConfig, overrides=CONFIGS["liquidity"][1])
+    tc = common.train_config(cfg.ppo, cfg.market, "market_maker", cfg.learners)
+    trainer = common.make_seed_trainer(tc)  # the cached one of the runs above
+    ctl = common.control_market(trainer)
+    assert ctl.config.n_smart == 0
+    assert ctl.config.reactive == (("market_maker", 3), ("noise", 4))
+    assert ctl.slot_rows == (0, 1) and ctl.slot_assets == (0, 0)
+    k_train, k_eval = common.split_keys(seed_keys(0, N_SEEDS))
+    out = common.train_seeds(trainer, k_train)
+    params = trainer.env_params.market
+    _, rec = common.evaluate_rl(trainer, out.runner.params, k_eval, params, 2)
+    rec_ctl = common.evaluate_control(ctl, k_eval, params, 2)
+    # same evaluation keys -> the same fundamental path in both markets
+    np.testing.assert_array_equal(np.asarray(rec.fundamental), np.asarray(rec_ctl.fundamental))
+    # the int64 ledger is untouched: every trade has a counterparty
+    qty = np.asarray(rec_ctl.agent_qty)
+    assert qty.dtype == np.int64 and not qty.sum(axis=-2).any()
+    assert jax.tree.leaves(out.runner.params)[0].shape[0] == N_SEEDS
