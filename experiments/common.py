@@ -207,23 +207,11 @@ def make_seed_trainer(config: TrainConfig) -> Trainer:
 def train_seeds(trainer: Trainer, keys: jax.Array) -> TrainOutput:
     """Train every seed in one compiled call: ``trainer.train`` vmapped over ``keys`` [S].
 
-    ``train(key)`` is ``run(init(key), iterations)``; the initial runner states
-    are built per seed (one small jitted ``init``, called S times) and stacked,
-    then all S trainings run in one ``jit(vmap(run))``. Reason: on a 2-core CPU,
-    ``jit(vmap(trainer.train))`` with (64, 64) networks hung for us inside
-    jaxlib's batched LAPACK QR (the orthogonal weight init) waiting on its
-    thread pool; the unbatched init avoids it. Same result as ``train``.
-
     Returns the :class:`TrainOutput` with a leading [S] axis on every leaf
     (``out.runner.params``: the S trained policies; ``out.metrics``: the curves).
     """
-    init = _cached(trainer, "init", lambda: jax.jit(trainer.init))
-    runners = [init(k) for k in keys]
-    runner = jax.tree.map(lambda *xs: jnp.stack(xs), *runners)
-    iterations = trainer.config.iterations
-    run = _cached(trainer, "train",
-                  lambda: _jit(jax.vmap(lambda r: trainer.run(r, iterations))))
-    return run(runner)
+    train = _cached(trainer, "train", lambda: _jit(jax.vmap(trainer.train)))
+    return train(keys)
 
 
 def evaluate_rl(trainer: Trainer, policy_params, keys: jax.Array, market_params: MarketParams,
@@ -237,11 +225,10 @@ def evaluate_rl(trainer: Trainer, policy_params, keys: jax.Array, market_params:
     """
     def build():
         base = trainer.env_params
+        run = make_episodes(trainer, n_episodes, "sample", records=True)
 
         def one(key, params, mparams):
-            run = make_episodes(trainer, n_episodes, "sample", records=True,
-                                env_params=base.replace(market=mparams))
-            return run(key, params)
+            return run(key, params, base.replace(market=mparams))
 
         return _jit(jax.vmap(one, in_axes=(0, 0, None)))
 

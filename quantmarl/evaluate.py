@@ -64,22 +64,24 @@ def render_episode(trainer, params, seed: int) -> str:
     mappo = trainer.config.algorithm == "mappo"
 
     @jax.jit
-    def policy(key, obs):
+    def policy(key, obs, memory):  # one env: memory group -> [count, k]
         g_obs = stack_obs(trainer.env, obs)
         inputs = trainer.inputs(g_obs) if mappo else g_obs
-        acts = {}
+        acts, memory = {}, dict(memory)
         for i, g in enumerate(g_obs):
-            logits, _ = trainer.apply_fns[g](all_params[g], inputs[g])
+            memory[g], logits, _ = trainer.step_fns[g](all_params[g], memory[g], inputs[g])
             acts[g] = distributions.sample(jax.random.fold_in(key, i), logits, trainer.nvecs[g])
-        return unstack_actions(trainer.env, acts)
+        return unstack_actions(trainer.env, acts), memory
 
     obs, _ = env.reset(seed=seed)
     key = jax.random.key(seed)
+    memory = jax.tree.map(lambda m: m[0], trainer.initial_carry(1))  # zero: a new episode
     while env.agents:
         key, sub = jax.random.split(key)
         full = {a: obs.get(a, np.zeros(env.observation_space(a).shape, np.float32))
                 for a in env.possible_agents}
-        actions = jax.device_get(policy(sub, full))
+        actions, memory = policy(sub, full, memory)
+        actions = jax.device_get(actions)
         obs, *_ = env.step({a: np.asarray(actions[a]) for a in env.agents})
     return env.render()
 

@@ -29,7 +29,7 @@ PRESET_NAMES = ("smoke", "quick", "default")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from quantmarl.rl.config import AGENT_TYPES, ALGORITHMS
+    from quantmarl.rl.config import AGENT_TYPES, ALGORITHMS, NETWORKS
 
     p = argparse.ArgumentParser(prog="python -m quantmarl.train",
                                 description="Train PPO learners (IPPO/MAPPO) in the market.")
@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="learner groups to train side by side")
     p.add_argument("--agents-per-type", type=int, default=None)
     p.add_argument("--algorithm", choices=ALGORITHMS, default=None)
+    p.add_argument("--network", choices=NETWORKS, default=None,
+                   help="policy network: mlp (feedforward) or gru (recurrent actor)")
     p.add_argument("--iterations", type=int, default=None, help="PPO updates")
     p.add_argument("--seeds", type=int, default=None, help="seeds trained at once (vmapped)")
     p.add_argument("--seed", type=int, default=None, help="base PRNG seed")
@@ -66,7 +68,8 @@ def resolve_config(args: argparse.Namespace):
     if args.config:
         data.update(read_yaml_mapping(args.config))
     flags = {"agent_types": args.agent_type, "agents_per_type": args.agents_per_type,
-             "algorithm": args.algorithm, "iterations": args.iterations, "seeds": args.seeds,
+             "algorithm": args.algorithm, "network": args.network,
+             "iterations": args.iterations, "seeds": args.seeds,
              "seed": args.seed, "n_envs": args.n_envs,
              "opponents": tuple(args.opponent) if args.opponent else None}
     return TrainConfig.from_dict(data, **flags)

@@ -1,4 +1,11 @@
-"""Suite-wide setup: a persistent XLA compilation cache shared by the tests of one run.
+"""Suite-wide setup: cheaper XLA compiles and a persistent compilation cache shared by the
+tests of one run.
+
+The suite's time is mostly XLA compiling many small programs. On CPU, LLVM
+optimisation level 1 compiles about 30% faster than the default with the same
+results (the programs are tiny, so run time hardly matters); it is set through
+``XLA_FLAGS`` before any backend starts, so subprocesses (CLI tests, notebook
+kernels) inherit it.
 
 Many tests compile the same programs (one trainer config trained, restored and
 resumed; the same env stepped by several shells); with the cache the second
@@ -8,11 +15,16 @@ temporary directory per session, so every run starts cold and stays independent.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 
-import jax
-import pytest
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = " ".join(
+        filter(None, [os.environ.get("XLA_FLAGS"), "--xla_backend_optimization_level=1"]))
+
+import jax  # noqa: E402  (after XLA_FLAGS)
+import pytest  # noqa: E402
 
 _CACHE = tempfile.mkdtemp(prefix="quantmarl-xla-cache-")
 jax.config.update("jax_compilation_cache_dir", _CACHE)

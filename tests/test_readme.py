@@ -27,7 +27,10 @@ def test_readme_quick_start_commands_match_ci():
     ci = (README.parent / ".ci" / "run").read_text()
     test_cmd = 'pip install -e ".[dev]" && python -m pytest'
     assert test_cmd in text and test_cmd in ci
-    assert "python -m quantmarl.demo" in text
+    quick_start = re.search(r"## Quick start.*?```bash\n(.*?)```", text, flags=re.S).group(1)
+    main_job, tests = quick_start.strip().splitlines()
+    assert main_job.startswith("pip install -e . && python -m experiments.herding --quick")
+    assert tests.startswith(test_cmd)
 
 
 def test_readme_market_example_runs():

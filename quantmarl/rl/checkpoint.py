@@ -29,7 +29,6 @@ from flax import serialization
 
 from quantmarl.env.functional import AgentGroup
 from quantmarl.rl.config import TrainConfig
-from quantmarl.rl.networks import ActorCritic
 
 STATE_FILE = "state.msgpack"
 CONFIG_FILE = "config.yaml"
@@ -88,6 +87,7 @@ def save(directory: str | Path, config: TrainConfig, runner: Any,
             "groups": [dataclasses.asdict(g) for g in groups],
             "share_params": config.share_params, "algorithm": config.algorithm,
             "hidden": list(config.hidden), "activation": config.activation,
+            "network": config.network, "gru_size": config.gru_size,
             "versions": versions(), **(extra or {})}
     (directory / META_FILE).write_text(json.dumps(meta, indent=2))
     return directory
@@ -135,7 +135,7 @@ def load_opponents(paths: Sequence[str], seed_index: int = 0) -> tuple:
     Group names become ``opp{i}_{name}`` so several opponents (or self-play
     generations of one agent type) can share a market.
     """
-    from quantmarl.rl.train import Opponent
+    from quantmarl.rl.train import Opponent, build_network
 
     out = []
     for i, path in enumerate(paths):
@@ -148,9 +148,7 @@ def load_opponents(paths: Sequence[str], seed_index: int = 0) -> tuple:
                 from quantmarl.env.observations import obs_size, resolve_spec
 
                 obs_dim = obs_size(resolve_spec(group.observation))
-            nvec = _nvec(group)
-            net = ActorCritic(nvec, tuple(meta["hidden"]), meta["activation"],
-                              actor_inputs=obs_dim)
+            net = build_network(load_config(path), _nvec(group), obs_dim)
             out.append(Opponent(group=group, network=net, params=params[fields["name"]],
                                 shared=bool(meta["share_params"])))
     return tuple(out)

@@ -49,6 +49,7 @@ AGENT_TYPES: dict[str, AgentGroup] = {
 ALGORITHMS = ("ippo", "mappo")
 CLEARING = ("auction", "cda")
 ACTIVATIONS = ("tanh", "relu")
+NETWORKS = ("mlp", "gru")
 
 
 def _int(name: str, v: Any, lo: int, hi: int | None = None) -> None:
@@ -112,6 +113,8 @@ class TrainConfig:
     reward_scale: float = 1e4  # rewards x this before GAE (1e4: basis points of wealth)
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
+    network: str = "mlp"  # "mlp" (feedforward) or "gru" (recurrent actor, see networks.py)
+    gru_size: int = 64  # GRU units when network == "gru"
     # seeds
     seed: int = 0
     seeds: int = 1  # independent runs, vmapped in one compiled call
@@ -170,6 +173,12 @@ class TrainConfig:
                              f"got {self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
         _choice("activation", self.activation, ACTIVATIONS)
+        _choice("network", self.network, NETWORKS)
+        _int("gru_size", self.gru_size, 1, 4096)
+        if self.network == "gru" and self.n_envs % self.n_minibatches:
+            raise ValueError(f"TrainConfig.n_minibatches ({self.n_minibatches}) must divide "
+                             f"n_envs ({self.n_envs}) when network is 'gru' (recurrent "
+                             "minibatches are whole environment sequences)")
         _int("seed", self.seed, 0, 2**31 - 1)
         _int("seeds", self.seeds, 1, 4096)
 

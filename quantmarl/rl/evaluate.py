@@ -20,17 +20,26 @@ from scipy import stats as sps
 
 from quantmarl.env.functional import MarketEnv
 from quantmarl.rl import distributions
-from quantmarl.rl.rollout import group_agents, stack_obs, unstack_actions
+from quantmarl.rl.rollout import (
+    clear_memory,
+    episode_start,
+    group_agents,
+    stack_obs,
+    unstack_actions,
+)
 from quantmarl.rl.train import Trainer
 
 
 def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
                   records: bool = False, env_params=None):
-    """``run(key, params) -> wealth float32 [n_episodes, T + 1, n_agents]`` (jitted).
+    """``run(key, params, env_params=None) -> wealth float32 [n_episodes, T + 1, n_agents]``
+    (jitted).
 
     With ``records`` it returns ``(wealth, records)``, ``records`` the market's
     :class:`~quantmarl.market.state.StepRecord` per step, ``[n_episodes, T, ...]``.
-    ``env_params`` replaces the trainer's (e.g. a stress-event schedule for evaluation).
+    ``env_params`` replaces the trainer's (e.g. a stress-event schedule for evaluation):
+    given to ``make_episodes`` it is fixed in the compiled function; given to ``run``
+    it is traced, so one compiled ``run`` serves every schedule, fee or breaker setting.
 
     ``policy``: ``"sample"`` (stochastic policy), ``"greedy"`` (mode of each
     action component) or ``"random"`` (uniform actions for the learners; the
@@ -43,12 +52,12 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     groups = group_agents(env)
     reset = jax.vmap(env.reset, in_axes=(0, None))
     step = jax.vmap(env.step_with_record, in_axes=(0, 0, 0, None))
-    env_params = trainer.env_params if env_params is None else env_params
+    default_env_params = trainer.env_params if env_params is None else env_params
     mappo = trainer.config.algorithm == "mappo"
 
-    def act(key, g_obs, params):
+    def act(key, g_obs, params, memory, first):
         inputs = trainer.inputs(g_obs) if mappo else g_obs
-        actions = {}
+        actions, memory = {}, dict(memory)
         for i, g in enumerate(groups):
             k = jax.random.fold_in(key, i)
             nvec = trainer.nvecs[g]
@@ -56,28 +65,32 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
                 shape = (*g_obs[g].shape[:-1], len(nvec))
                 actions[g] = jax.random.randint(k, shape, 0, jnp.asarray(nvec))
                 continue
-            logits, _ = trainer.apply_fns[g](params[g], inputs[g])
+            memory[g], logits, _ = trainer.step_fns[g](
+                params[g], clear_memory(memory[g], first), inputs[g])
             if policy == "greedy" and g in trainer.learners:
                 actions[g] = jnp.stack([jnp.argmax(p, -1) for p in
                                         distributions.split_logits(logits, nvec)], -1)
             else:
                 actions[g] = distributions.sample(k, logits, nvec)
-        return unstack_actions(env, actions)
+        return unstack_actions(env, actions), memory
 
-    def run(key, params):
+    def run(key, params, env_params=None):
+        env_params = default_env_params if env_params is None else env_params
         all_params = trainer._policy_params(params)
         k_reset, k_run = jax.random.split(key)
         obs0, state = reset(jax.random.split(k_reset, n_episodes), env_params)
 
         def body(carry, k):
-            state, obs = carry
+            state, obs, memory = carry
             k_act, k_env = jax.random.split(k)
-            actions = act(k_act, stack_obs(env, obs), all_params)
+            actions, memory = act(k_act, stack_obs(env, obs), all_params, memory,
+                                  episode_start(state))
             obs, state, *_, record = step(jax.random.split(k_env, n_episodes), state, actions,
                                           env_params)
-            return (state, obs), (state.wealth, record if records else None)
+            return (state, obs, memory), (state.wealth, record if records else None)
 
-        (_, _), (path, recs) = jax.lax.scan(body, (state, obs0), jax.random.split(k_run, length))
+        init = (state, obs0, trainer.initial_carry(n_episodes))
+        _, (path, recs) = jax.lax.scan(body, init, jax.random.split(k_run, length))
         wealth = jnp.swapaxes(jnp.concatenate([state.wealth[None], path], axis=0), 0, 1)
         if records:
             return wealth, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), recs)

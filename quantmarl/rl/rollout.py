@@ -12,6 +12,12 @@ step, one ``lax.cond`` on "has any env finished?" (an unbatched predicate, so
 it truly branches) resets the finished envs; the reset is computed only on the
 steps where an episode ends. The two give the same semantics: the observation
 returned at an episode's last step is the new episode's.
+
+Memory: every group's policy is a step function ``(params, carry, x) -> (carry,
+logits, value)`` (:func:`quantmarl.rl.networks.policy_step`). The rollout carries
+each group's ``carry`` (``[n_envs, count, carry_size]``; size 0 for feedforward
+policies) and zeroes it where an episode starts (market step 0), recording that
+flag as ``Transition.first`` so that PPO can replay the sequence exactly.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from quantmarl.rl import distributions
 @struct.dataclass
 class Transition:
     obs: jax.Array  # float32 [T, n_envs, count, obs_dim]
+    first: jax.Array  # bool [T, n_envs, count] first step of an episode (memory zeroed)
     action: jax.Array  # int32 [T, n_envs, count, len(nvec)]
     reward: jax.Array  # float32 [T, n_envs, count]
     done: jax.Array  # bool [T, n_envs, count] episode ended at this step
@@ -91,12 +98,24 @@ def _reset_finished(env: MarketEnv, key, obs, state, params):
     return jax.lax.cond(jnp.any(finished), reset_some, lambda _: (obs, state), None)
 
 
-def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int,
-                 inputs_fn: Callable | None = None):
-    """Build ``rollout(key, env_state, obs, policy_params, env_params) -> (env_state, obs, traj)``.
+def episode_start(env_state) -> jax.Array:
+    """bool ``[n_envs]``: the env's next observation is the first of an episode."""
+    return env_state.market.step == 0
 
-    ``env_state`` and ``obs`` carry a leading ``n_envs`` axis; ``apply_fns[g](params, x)``
-    returns ``(logits, value)`` for group ``g``; ``traj`` maps group -> :class:`Transition`.
+
+def clear_memory(carry: jax.Array, first: jax.Array) -> jax.Array:
+    """``carry [..., count, k]`` zeroed where ``first [...]`` (an episode starts)."""
+    return jnp.where(first[..., None, None], 0.0, carry).astype(carry.dtype)
+
+
+def make_rollout(env: MarketEnv, step_fns: dict[str, Callable], n_steps: int,
+                 inputs_fn: Callable | None = None):
+    """Build ``rollout(key, env_state, obs, carry, policy_params, env_params) ->
+    (env_state, obs, carry, traj)``.
+
+    ``env_state``, ``obs`` and ``carry`` (group -> float32 ``[n_envs, count, k]``)
+    carry a leading ``n_envs`` axis; ``step_fns[g](params, carry, x)`` returns
+    ``(carry, logits, value)`` for group ``g``; ``traj`` maps group -> :class:`Transition`.
     ``inputs_fn(group_obs) -> group_inputs`` turns the stacked observations into the
     networks' inputs (default: the observations themselves; MAPPO appends the global
     state); ``Transition.obs`` holds these inputs.
@@ -106,14 +125,16 @@ def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int,
     step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
     def one_step(carry, key):
-        env_state, obs, policy_params, env_params = carry
+        env_state, obs, memory, policy_params, env_params = carry
         g_obs = stack_obs(env, obs)
         if inputs_fn is not None:
             g_obs = inputs_fn(g_obs)
+        first = episode_start(env_state)
         k_act, k_env = jax.random.split(key)
-        actions, logps, values = {}, {}, {}
+        actions, logps, values, memory = {}, {}, {}, dict(memory)
         for i, g in enumerate(groups):
-            logits, value = apply_fns[g](policy_params[g], g_obs[g])
+            memory[g], logits, value = step_fns[g](policy_params[g],
+                                                   clear_memory(memory[g], first), g_obs[g])
             a = distributions.sample(jax.random.fold_in(k_act, i), logits, nvecs[g])
             actions[g], values[g] = a, value
             logps[g] = distributions.log_prob(logits, a, nvecs[g])
@@ -126,18 +147,21 @@ def make_rollout(env: MarketEnv, apply_fns: dict[str, Callable], n_steps: int,
         traj = {}
         for g, agents in groups.items():
             done = jnp.stack([terms[a] | truncs[a] for a in agents], axis=-1)
-            traj[g] = Transition(obs=g_obs[g], action=actions[g],
+            traj[g] = Transition(obs=g_obs[g], first=jnp.broadcast_to(first[:, None],
+                                                                      done.shape),
+                                 action=actions[g],
                                  reward=jnp.stack([rewards[a] for a in agents], -1).astype(
                                      jnp.float32),
                                  done=done, log_prob=logps[g], value=values[g],
                                  episode_return=jnp.stack(
                                      [infos[a]["episode_return"] for a in agents], -1),
                                  pnl=jnp.stack([infos[a]["wealth"] for a in agents], -1) - 1.0)
-        return (env_state, new_obs, policy_params, env_params), traj
+        return (env_state, new_obs, memory, policy_params, env_params), traj
 
-    def rollout(key, env_state, obs, policy_params, env_params):
-        (env_state, obs, _, _), traj = jax.lax.scan(
-            one_step, (env_state, obs, policy_params, env_params), jax.random.split(key, n_steps))
-        return env_state, obs, traj
+    def rollout(key, env_state, obs, carry, policy_params, env_params):
+        (env_state, obs, carry, _, _), traj = jax.lax.scan(
+            one_step, (env_state, obs, carry, policy_params, env_params),
+            jax.random.split(key, n_steps))
+        return env_state, obs, carry, traj
 
     return rollout

@@ -13,9 +13,14 @@ update count), running ``a`` updates, saving, restoring and running ``b`` more
 gives exactly the result of running ``a + b`` at once.
 
 Learners: one policy per group (``share_params``) or per learner (networks
-vmapped over the group's agent axis). IPPO gives every group its own critic
-on its observations; MAPPO's critic also sees the global state (every
-learner's observation), while the actor still acts on its own observation.
+vmapped over the group's agent axis), feedforward (``network="mlp"``) or with
+a GRU memory (``network="gru"``). A recurrent policy's memory is carried
+through rollouts and across updates (``RunnerState.carry``), zeroed where an
+episode starts; its PPO minibatches are whole environment sequences, replayed
+through the GRU from the rollout's first memory (as in PureJaxRL's PPO-RNN).
+IPPO gives every group its own critic on its observations; MAPPO's critic also
+sees the global state (every learner's observation), while the actor still acts
+on its own observation.
 Each group has its own Adam optimiser (gradient clipping by global norm, LR
 annealed linearly to 0 when ``anneal_lr``). Frozen opponents
 (``config.opponents``) act in the same market from their checkpoints and are
@@ -47,9 +52,16 @@ from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
 from quantmarl.market import MarketConfig
 from quantmarl.rl import distributions
 from quantmarl.rl.config import TrainConfig
-from quantmarl.rl.networks import ActorCritic
+from quantmarl.rl.networks import ActorCritic, RecurrentActorCritic, carry_size, policy_step
 from quantmarl.rl.ppo import explained_variance, gae, loss_fn
-from quantmarl.rl.rollout import group_agents, group_nvec, make_rollout, stack_obs
+from quantmarl.rl.rollout import (
+    clear_memory,
+    episode_start,
+    group_agents,
+    group_nvec,
+    make_rollout,
+    stack_obs,
+)
 
 METRICS = ("episode_return", "pnl", "episodes", "reward", "policy_loss", "value_loss",
            "entropy", "approx_kl", "clip_frac", "explained_variance", "lr")
@@ -61,6 +73,7 @@ class RunnerState:
     opt_state: dict  # group -> optax state
     env_state: EnvState  # leading [n_envs]
     obs: dict  # agent -> float32 [n_envs, obs_dim]
+    carry: dict  # group -> float32 [n_envs, count, carry_size] policy memory (size 0: MLP)
     key: jax.Array  # PRNG key
     update: jax.Array  # int32 [] updates done
 
@@ -75,7 +88,7 @@ class Opponent:
     """A frozen policy group acting in the market (loaded from a checkpoint)."""
 
     group: Any  # AgentGroup (its name is made unique in the env)
-    network: ActorCritic
+    network: ActorCritic | RecurrentActorCritic
     params: Any  # network params (leading [count] axis when not shared)
     shared: bool
 
@@ -103,11 +116,21 @@ def build_env_params(config: TrainConfig, env: MarketEnv) -> EnvParams:
     return params
 
 
-def _vmapped_apply(apply: Callable, shared: bool) -> Callable:
-    """``apply(params, x [..., count, d])``; per-learner params carry a leading [count] axis."""
+def _per_learner(step: Callable, shared: bool) -> Callable:
+    """``step(params, carry [..., count, k], x [..., count, d])``; per-learner params carry
+    a leading [count] axis."""
     if shared:
-        return apply
-    return jax.vmap(apply, in_axes=(0, -2), out_axes=(-2, -1))
+        return step
+    return jax.vmap(step, in_axes=(0, -2, -2), out_axes=(-2, -2, -1))
+
+
+def build_network(config: TrainConfig, nvec: tuple[int, ...], actor_inputs: int | None):
+    """The learners' network of ``config`` (:class:`ActorCritic` or, for ``network="gru"``,
+    :class:`RecurrentActorCritic`)."""
+    if config.network == "gru":
+        return RecurrentActorCritic(nvec, config.hidden, config.activation,
+                                    actor_inputs=actor_inputs, gru_size=config.gru_size)
+    return ActorCritic(nvec, config.hidden, config.activation, actor_inputs=actor_inputs)
 
 
 class Trainer:
@@ -135,13 +158,16 @@ class Trainer:
         self.global_dim = sum(self.obs_dims[g] * self.counts[g] for g in self.learners)
         mappo = config.algorithm == "mappo"
         self.networks = {
-            g: ActorCritic(self.nvecs[g], config.hidden, config.activation,
-                           actor_inputs=self.obs_dims[g] if mappo else None)
+            g: build_network(config, self.nvecs[g], self.obs_dims[g] if mappo else None)
             for g in self.learners}
-        self.apply_fns = {g: _vmapped_apply(self.networks[g].apply, config.share_params)
-                          for g in self.learners}
+        self.recurrent = config.network == "gru"
+        self.step_fns = {g: _per_learner(policy_step(self.networks[g]), config.share_params)
+                         for g in self.learners}
+        self.carry_sizes = {g: carry_size(self.networks[g]) for g in self.learners}
         for name, opp in zip(self.opponent_names, self.opponents, strict=True):
-            self.apply_fns[name] = _frozen_apply(opp)
+            self.step_fns[name] = _per_learner(policy_step(opp.network, actor_only=True),
+                                               opp.shared)
+            self.carry_sizes[name] = carry_size(opp.network)
         self.n_updates_total = config.iterations
         total_steps = config.iterations * config.update_epochs * config.n_minibatches
         lr = (optax.linear_schedule(config.lr, 0.0, total_steps) if config.anneal_lr
@@ -149,7 +175,7 @@ class Trainer:
         self._lr = lr
         self.tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                               optax.adam(lr, eps=1e-5))
-        self._rollout = make_rollout(self.env, self.apply_fns, config.n_steps,
+        self._rollout = make_rollout(self.env, self.step_fns, config.n_steps,
                                      inputs_fn=self.inputs if mappo else None)
 
     # ----- pieces -----
@@ -174,12 +200,20 @@ class Trainer:
         for i, g in enumerate(self.learners):
             k = jax.random.fold_in(key, i)
             x = jnp.zeros((1, self._input_dim(g)), jnp.float32)
+            net = self.networks[g]
+            init = ((lambda k, x, n=net: n.init(k, n.initial_carry((1,)), x))
+                    if self.recurrent else net.init)
             if self.config.share_params:
-                params[g] = self.networks[g].init(k, x)
+                params[g] = init(k, x)
             else:
                 keys = jax.random.split(k, self.counts[g])
-                params[g] = jax.vmap(self.networks[g].init, in_axes=(0, None))(keys, x)
+                params[g] = jax.vmap(init, in_axes=(0, None))(keys, x)
         return params
+
+    def initial_carry(self, n_envs: int) -> dict:
+        """Zero policy memory of every group: float32 ``[n_envs, count, carry_size]``."""
+        return {g: jnp.zeros((n_envs, self.counts[g], k), jnp.float32)
+                for g, k in self.carry_sizes.items()}
 
     def _policy_params(self, params: dict) -> dict:
         out = dict(params)
@@ -195,7 +229,8 @@ class Trainer:
         reset = jax.vmap(self.env.reset, in_axes=(0, None))
         obs, env_state = reset(jax.random.split(k_env, self.config.n_envs), self.env_params)
         return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
-                           key=k_run, update=jnp.zeros((), jnp.int32))
+                           carry=self.initial_carry(self.config.n_envs), key=k_run,
+                           update=jnp.zeros((), jnp.int32))
 
     def run(self, runner: RunnerState, n_updates: int) -> TrainOutput:
         """``n_updates`` PPO updates (static count) in one ``lax.scan``."""
@@ -210,15 +245,18 @@ class Trainer:
         g_obs = stack_obs(self.env, runner.obs)
         if self.config.algorithm == "mappo":
             g_obs = self.inputs(g_obs)
-        return {g: self.apply_fns[g](runner.params[g], g_obs[g])[1] for g in self.learners}
+        first = episode_start(runner.env_state)
+        return {g: self.step_fns[g](runner.params[g], clear_memory(runner.carry[g], first),
+                                    g_obs[g])[2] for g in self.learners}
 
     # ----- one update -----
     def _update(self, runner: RunnerState) -> tuple[RunnerState, dict]:
         c = self.config
         key, k_roll, k_epochs = jax.random.split(runner.key, 3)
-        env_state, obs, traj = self._rollout(k_roll, runner.env_state, runner.obs,
-                                             self._policy_params(runner.params), self.env_params)
-        last = self.last_values(runner.replace(obs=obs))
+        env_state, obs, carry, traj = self._rollout(
+            k_roll, runner.env_state, runner.obs, runner.carry,
+            self._policy_params(runner.params), self.env_params)
+        last = self.last_values(runner.replace(env_state=env_state, obs=obs, carry=carry))
         params, opt_state, metrics = {}, {}, {}
         for gi, g in enumerate(self.learners):
             t = traj[g]
@@ -227,8 +265,7 @@ class Trainer:
             adv, ret = gae(t.reward, t.value, t.done, last[g], c.gamma, c.gae_lambda)
             batch = {"obs": t.obs, "actions": t.action, "old_log_probs": t.log_prob,
                      "old_values": t.value, "advantages": adv, "returns": ret}
-            lead = 3 if c.share_params else 2  # flatten [T, E(, count)]
-            batch = jax.tree.map(lambda x, k=lead: x.reshape(-1, *x.shape[k:]), batch)
+            batch = self._batch(batch, t.first, runner.carry[g])
             params[g], opt_state[g], m = self._epochs(
                 g, runner.params[g], runner.opt_state[g], batch, jax.random.fold_in(k_epochs, gi))
             done = t.done.astype(jnp.float32)
@@ -245,40 +282,78 @@ class Trainer:
         if self.progress is not None:
             jax.debug.callback(self.progress, update, metrics)
         return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
-                           key=key, update=update), metrics
+                           carry=carry, key=key, update=update), metrics
+
+    def _batch(self, batch: dict, first: jax.Array, carry0: jax.Array) -> dict:
+        """The update's samples, leaves ``[T, E, count, ...]`` -> minibatchable leaves.
+
+        Feedforward: single steps, ``[T * E (* count), ...]`` (sample axis 0).
+        Recurrent: sequences, ``[T, E * count, ...]`` (shared params) or ``[T, E, count,
+        ...]`` (per learner), sample axis 1; ``obs`` becomes ``{"x", "first", "carry"}``
+        with the memory at the rollout's start as ``carry [1, ...]``.
+        """
+        shared = self.config.share_params
+        if not self.recurrent:
+            lead = 3 if shared else 2  # flatten [T, E(, count)]
+            return jax.tree.map(lambda x: x.reshape(-1, *x.shape[lead:]), batch)
+        batch = {**batch, "obs": {"x": batch["obs"], "first": first, "carry": carry0[None]}}
+        if shared:  # [T, E, count, ...] -> [T, E * count, ...]
+            batch = jax.tree.map(lambda x: x.reshape(x.shape[0], -1, *x.shape[3:]), batch)
+        return batch
+
+    def _loss_apply(self, g: str) -> Callable:
+        """``apply(params, obs) -> (logits, values)`` over one minibatch of :meth:`_batch`."""
+        step = self.step_fns[g]
+        if not self.recurrent:
+            return lambda p, x: step(p, jnp.zeros((*x.shape[:-1], 0), jnp.float32), x)[1:]
+
+        def replay(p, obs):  # the GRU over whole sequences, memory zeroed at episode starts
+            def body(carry, xs):
+                x, first = xs
+                carry, logits, value = step(p, clear_memory(carry, first[..., 0]), x)
+                return carry, (logits, value)
+
+            first = obs["first"] if self.config.share_params else obs["first"][..., :1]
+            carry = obs["carry"][0]
+            if self.config.share_params:  # [B, k] -> [B, 1, k]: clear_memory's count axis
+                carry, x = carry[:, None], obs["x"][:, :, None]
+                first = first[..., None]
+            else:
+                x = obs["x"]
+            _, (logits, values) = jax.lax.scan(body, carry, (x, first))
+            if self.config.share_params:
+                logits, values = logits[:, :, 0], values[:, :, 0]
+            return logits, values
+
+        return replay
 
     def _epochs(self, g: str, params, opt_state, batch: dict, key: jax.Array):
         c = self.config
-        n = jax.tree.leaves(batch)[0].shape[0]
+        axis = 1 if self.recurrent else 0  # the sample axis of :meth:`_batch`'s leaves
+        n = batch["advantages"].shape[axis]
         coefs = dict(clip_eps=c.clip_eps, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
                      clip_value=c.clip_value)
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        apply = self._loss_apply(g)
 
         def minibatch(carry, mb):
             p, s = carry
-            (_, m), grads = grad_fn(p, self.apply_fns[g], mb, self.nvecs[g], **coefs)
+            (_, m), grads = grad_fn(p, apply, mb, self.nvecs[g], **coefs)
             updates, s = self.tx.update(grads, s, p)
             return (optax.apply_updates(p, updates), s), m
 
+        def split(x, perm):  # shuffle the sample axis, cut it into minibatches (leading)
+            x = jnp.moveaxis(jnp.take(x, perm, axis=axis), axis, 0)
+            x = x.reshape(c.n_minibatches, -1, *x.shape[1:])
+            return jnp.moveaxis(x, 1, axis + 1)
+
         def epoch(carry, k):
             perm = jax.random.permutation(k, n)
-            mbs = jax.tree.map(
-                lambda x: x[perm].reshape(c.n_minibatches, -1, *x.shape[1:]), batch)
-            return jax.lax.scan(minibatch, carry, mbs)
+            return jax.lax.scan(minibatch, carry, jax.tree.map(lambda x: split(x, perm), batch))
 
         (params, opt_state), m = jax.lax.scan(epoch, (params, opt_state),
                                               jax.random.split(key, c.update_epochs))
         return params, opt_state, jax.tree.map(jnp.mean, m)
-
-
-def _frozen_apply(opp: Opponent) -> Callable:
-    """Opponent ``apply(params, x) -> (logits, zero values)``: the actor alone."""
-
-    def apply(params, x):
-        logits = opp.network.apply(params, x, method=ActorCritic.policy)
-        return logits, jnp.zeros(logits.shape[:-1], jnp.float32)
-
-    return _vmapped_apply(apply, opp.shared)
 
 
 def make_trainer(config: TrainConfig, **kwargs: Any) -> Trainer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -149,8 +151,12 @@ def test_truncation_bankruptcy_and_auto_reset():
     assert bool(term["t_0"])
 
 
-def test_jit_matches_no_jit_and_is_deterministic(env, jitted):
-    reset, step = jitted
+def test_jit_matches_no_jit_and_is_deterministic():
+    # the same groups in a smaller market: op-by-op execution costs per book message
+    env = MarketEnv(EnvConfig(groups=GROUPS, market=dataclasses.replace(
+        MARKET, reactive=(("market_maker", 1), ("noise", 2)), background_orders=4,
+        book_capacity=8)))
+    reset, step = jax.jit(env.reset), jax.jit(env.step)
     p = env.default_params
     obs_j, st_j = reset(jax.random.key(3), p)
     acts = _random_actions(env, jax.random.key(4))

@@ -83,11 +83,13 @@ def test_jit_matches_no_jit():
     actions = SmartActions(**{**hold(1).__dict__, "kind": jnp.array([ActionKind.MARKET], jnp.int32),
                               "side": jnp.array([1]), "qty": jnp.array([3])})
     jitted = jax.jit(step, static_argnames="config")
-    s1 = s2 = reset(jax.random.key(0), config, params)
-    for k in jax.random.split(jax.random.key(1), 3):
-        s1, r1 = jitted(k, s1, actions, config, params)
-        with jax.disable_jit():
-            s2, r2 = step(k, s2, actions, config, params)
+    state = reset(jax.random.key(0), config, params)
+    state = jitted(jax.random.key(2), state, actions, config, params)[0]  # books hold orders
+    k = jax.random.key(1)
+    s1, r1 = jitted(k, state, actions, config, params)
+    with jax.disable_jit():  # one step: op by op, a CDA step takes tens of seconds
+        s2, r2 = step(k, state, actions, config, params)
+    assert int(state.books.count.sum()) > 0
     chex.assert_trees_all_equal(s1, s2)
     chex.assert_trees_all_equal(r1, r2)
 

@@ -198,3 +198,42 @@ def test_centralised_critic():
         CentralisedCritic(activation="sigmoid")
     with pytest.raises(ValueError):
         CentralisedCritic(hidden=(0,))
+
+
+@pytest.mark.parametrize("shape", [(13, 64), (64, 64), (64, 3), (5, 7), (2, 3, 4)])
+def test_orthogonal_init_matches_flax_without_lapack(shape):
+    import flax.linen as nn
+
+    from quantmarl.rl.networks import orthogonal
+
+    key = jax.random.key(3)
+    ours = np.asarray(orthogonal(1.5)(key, shape))
+    theirs = np.asarray(nn.initializers.orthogonal(1.5)(key, shape, jnp.float32))
+    assert ours.dtype == np.float32 and ours.shape == shape
+    np.testing.assert_allclose(ours, theirs, atol=2e-6)
+    flat = ours.reshape(-1, shape[-1]) / 1.5
+    small = min(flat.shape)
+    gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
+    np.testing.assert_allclose(gram, np.eye(small), atol=1e-5)
+
+
+def test_vmapped_init_of_wide_networks_does_not_hang():
+    """Batched LAPACK QRs under x64 deadlocked jaxlib's CPU pool (``jit(vmap(init))`` of
+    64x64 networks, i.e. ``jit(vmap(train))`` over seeds); the initialiser avoids them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, jax.numpy as jnp, quantmarl\n"
+        "from quantmarl.rl.networks import ActorCritic, RecurrentActorCritic\n"
+        "x = jnp.zeros((1, 20), jnp.float32)\n"
+        "net = ActorCritic((3, 5), hidden=(64, 64))\n"
+        "rnn = RecurrentActorCritic((3,), hidden=(64, 64), gru_size=64)\n"
+        "keys = jax.random.split(jax.random.key(0), 8)\n"
+        "jax.block_until_ready(jax.jit(jax.vmap(lambda k: net.init(k, x)))(keys))\n"
+        "jax.block_until_ready(jax.jit(jax.vmap(\n"
+        "    lambda k: rnn.init(k, rnn.initial_carry((1,)), x)))(keys))\n"
+        "print('done')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0 and "done" in out.stdout, out.stderr[-2000:]

@@ -10,7 +10,7 @@ import pytest
 
 from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
 from quantmarl.market import MarketConfig
-from quantmarl.rl.networks import ActorCritic
+from quantmarl.rl.networks import ActorCritic, policy_step
 from quantmarl.rl.rollout import group_nvec, make_rollout, stack_obs
 
 
@@ -31,11 +31,12 @@ def test_rollout_shapes_determinism_and_auto_reset(auto_reset):
         jax.random.split(jax.random.key(0), n_envs), p)
     g_obs = stack_obs(env, obs)
     params = {g: nets[g].init(jax.random.key(1), g_obs[g]) for g in nets}
-    rollout = jax.jit(make_rollout(env, {g: nets[g].apply for g in nets}, n_steps))
-    out1 = rollout(jax.random.key(2), states, obs, params, p)
-    out2 = rollout(jax.random.key(2), states, obs, params, p)
+    rollout = jax.jit(make_rollout(env, {g: policy_step(nets[g]) for g in nets}, n_steps))
+    memory = {g: jnp.zeros((n_envs, g_obs[g].shape[-2], 0), jnp.float32) for g in nets}
+    out1 = rollout(jax.random.key(2), states, obs, memory, params, p)
+    out2 = rollout(jax.random.key(2), states, obs, memory, params, p)
     chex.assert_trees_all_equal(out1, out2)
-    traj = out1[2]
+    traj = out1[3]
     assert traj["mm"].obs.shape == (n_steps, n_envs, 1, 13)
     assert traj["mm"].action.shape == (n_steps, n_envs, 1, 3)
     assert traj["trend"].action.shape == (n_steps, n_envs, 2, 1)
@@ -43,6 +44,8 @@ def test_rollout_shapes_determinism_and_auto_reset(auto_reset):
     done = np.asarray(traj["trend"].done)
     assert done[4].all() and not done[:4].any()  # episode of 5 steps, then auto-reset
     assert not done[5:].any()
+    first = np.asarray(traj["trend"].first)  # memory is cleared at steps 0 and 5
+    assert first[[0, 5]].all() and not first[[1, 2, 3, 4, 6, 7]].any()
     states_after = out1[0]
     np.testing.assert_array_equal(np.asarray(states_after.market.step), [3, 3, 3])  # 8 = 5 + 3
     assert np.asarray(states_after.alive).all()
