@@ -3,8 +3,11 @@
 
 Run ``python -m benchmarks.market [--quick]``; prints JSON lines
 ``{"name", "value", "unit"}``. Each workload runs in its own child process so
-that its peak RSS (whole process, JAX included) is its own. Agents counted
-here are individually simulated reactive agents; the background pool's
+that its peak RSS (whole process, JAX included) is its own. The child runs as
+a memory-conscious application would (:mod:`quantmarl.memory`): one malloc
+arena, and freed memory handed back between phases (reset, tracing,
+compiling, running); ``--plain`` measures without that. Agents counted here
+are individually simulated reactive agents; the background pool's
 represented orders are reported separately and never added to them.
 Compile time is excluded from throughput and reported apart.
 """
@@ -34,9 +37,16 @@ def _config(n_agents: int, n_assets: int, clearing: str, background: int):
                         clearing=clearing, record_agent_trades=False, book_capacity=256)
 
 
-def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: int) -> dict:
+def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: int,
+          lean: bool = True) -> dict:
     """Run one workload in this process and return its figures."""
     import resource
+
+    from quantmarl import memory
+
+    if lean:
+        memory.limit_arenas(1)  # before JAX starts its threads
+    release = memory.release if lean else (lambda: None)
 
     import jax
 
@@ -46,10 +56,17 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
 
     config = _config(n_agents, n_assets, clearing, background)
     params = default_params(config)
-    state = reset(jax.random.key(0), config, params)
+    release()
+    state = jax.jit(reset, static_argnums=1)(jax.random.key(0), config, params)
+    jax.block_until_ready(state)
+    release()
     t0 = time.perf_counter()
-    compiled = _scan.lower(jax.random.key(1), state, params, config, steps).compile()
+    lowered = _scan.lower(jax.random.key(1), state, params, config, steps)
+    release()
+    compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
+    del lowered
+    release()
     jax.block_until_ready(compiled(jax.random.key(1), state, params))  # warm
     t0 = time.perf_counter()
     final, records = compiled(jax.random.key(2), state, params)
@@ -67,8 +84,10 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
     }
 
 
-def _run_child(*args) -> dict:
+def _run_child(*args, plain: bool = False) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.market", "--child", *map(str, args)]
+    if plain:
+        cmd.append("--plain")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -76,15 +95,18 @@ def _run_child(*args) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke test)")
+    parser.add_argument("--plain", action="store_true",
+                        help="no memory hygiene in the workload processes (see the docstring)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         n, a, mode, steps, bg = args.child
-        print(json.dumps(child(int(n), int(a), mode, int(steps), int(bg))))
+        print(json.dumps(child(int(n), int(a), mode, int(steps), int(bg), lean=not args.plain)))
         return
     steps = 20 if args.quick else 100
     emit([machine()])
-    big = _run_child(100_000, 1, "auction", steps, 256)
+    plain = args.plain
+    big = _run_child(100_000, 1, "auction", steps, 256, plain=plain)
     emit([
         record("market_agent_steps_per_s_100k", big["agent_steps_per_s"], "agent-steps/s"),
         record("market_steps_per_s_100k", big["steps_per_s"], "steps/s"),
@@ -94,13 +116,18 @@ def main(argv: list[str] | None = None) -> None:
         record("market_background_orders_per_step_100k", big["background_orders_per_step"],
                "represented orders/step"),
     ])
-    four = _run_child(100_000, 4, "auction", steps, 256)
+    if not plain:  # the same workload without memory hygiene, for comparison
+        base = _run_child(100_000, 1, "auction", steps, 256, plain=True)
+        emit([record("market_peak_rss_mb_100k_plain", base["peak_rss_mb"], "MB"),
+              record("market_peak_rss_lean_vs_plain", big["peak_rss_mb"] / base["peak_rss_mb"],
+                     "ratio")])
+    four = _run_child(100_000, 4, "auction", steps, 256, plain=plain)
     emit([
         record("market_agent_steps_per_s_100k_4assets", four["agent_steps_per_s"],
                "agent-steps/s"),
         record("market_peak_rss_mb_100k_4assets", four["peak_rss_mb"], "MB"),
     ])
-    cda = _run_child(1_000, 1, "cda", steps, 64)
+    cda = _run_child(1_000, 1, "cda", steps, 64, plain=plain)
     emit([
         record("market_cda_steps_per_s_1k", cda["steps_per_s"], "steps/s"),
         record("market_cda_agent_steps_per_s_1k", cda["agent_steps_per_s"], "agent-steps/s"),

@@ -84,7 +84,7 @@ class HerdingConfig:
     market: MarketSettings = field(default_factory=lambda: MarketSettings(
         n_assets=3, clearing="auction", episode_length=200, background_orders=32))
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(
-        n_envs=32, n_steps=64, iterations=120, update_epochs=2, n_minibatches=4,
+        n_envs=32, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
     stress: Stress = field(default_factory=Stress)
     eval_episodes: int = 4  # evaluation episodes per seed

@@ -83,7 +83,7 @@ class LiquidityConfig:
         "seeds": 8, "eval_episodes": 4, "market.episode_length": 150,
         "shock.start": 60, "shock.duration": 20, "after": 30, "impact_window": 50,
         "resilience.pre_window": 20,
-        "ppo.iterations": 20,
+        "ppo.iterations": 12,
     }
 
     seeds: int = 32
@@ -95,7 +95,7 @@ class LiquidityConfig:
         reactive=(("market_maker", 2), ("fundamental", 16), ("momentum", 8),
                   ("mean_reversion", 8), ("noise", 24))))
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(  # CDA steps are ~8x dearer
-        n_envs=16, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
+        n_envs=16, n_steps=32, iterations=60, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
     shock: Shock = field(default_factory=Shock)
     after: int = 40  # post-shock window, steps after the shock ends

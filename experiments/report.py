@@ -30,6 +30,7 @@ __all__ = [
     "FINDING_SCHEMA",
     "REPORT_SCHEMA",
     "environment",
+    "findings_table",
     "validate_report",
     "write_report",
 ]
@@ -178,6 +179,17 @@ def _show(v: Any) -> Any:
     return _fmt(v) if isinstance(v, float) else v
 
 
+def _seed_stats(name: str, values: np.ndarray) -> list:
+    """One per-seed table row: name, finite count, mean, sd, min, max (n/a when empty)."""
+    c = np.asarray(values, np.float64)
+    c = c[np.isfinite(c)]
+    if not c.size:
+        return [name, 0, _fmt(None), _fmt(None), _fmt(None), _fmt(None)]
+    return [name, int(c.size), _fmt(float(c.mean())),
+            _fmt(float(c.std(ddof=1)) if c.size > 1 else None), _fmt(float(c.min())),
+            _fmt(float(c.max()))]
+
+
 def _fmt(x: float | None, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -280,11 +292,10 @@ def write_report(
     md += ["", "Effect: mean of a - b across seeds, in the metric's units, with Cohen's d "
            "(paired: d_z = mean / sd of the differences); p: raw (Holm-adjusted where shown).",
            ""]
-    md += ["## Per-seed metrics", "", f"Mean and sd over {n_seeds} seeds (`per_seed.csv`).", ""]
-    md += _md_table(["metric", "mean", "sd", "min", "max"], [
-        [k, _fmt(float(np.mean(c))), _fmt(float(np.std(c, ddof=1)) if c.size > 1 else None),
-         _fmt(float(np.min(c))), _fmt(float(np.max(c)))]
-        for k, c in zip(names, cols, strict=True)
+    md += ["## Per-seed metrics", "", f"Over the seeds where the metric is finite (n of "
+           f"{n_seeds}; `per_seed.csv` has every value).", ""]
+    md += _md_table(["metric", "n", "mean", "sd", "min", "max"], [
+        _seed_stats(k, c) for k, c in zip(names, cols, strict=True)
         if k != "seed" and c.size and np.issubdtype(c.dtype, np.number)])
     md.append("")
     for tname, (tn, tc) in extra.items():
@@ -324,3 +335,29 @@ def write_report(
     validate_report(report)
     (out / "report.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return out / "report.md"
+
+
+def findings_table(report: Mapping[str, Any]) -> str:
+    """A ``report.json`` as a short markdown summary: one line naming the run (seeds,
+    runtime, machine), then one row per finding (effect, 95% CI, Holm-adjusted p, n,
+    verdict). This is how the README's research tables are made."""
+    m = report["machine"]
+    runtime = report.get("runtime_s")
+    head = (f"{report['title']}: {report['n_seeds']} seeds, "
+            + (f"{runtime / 60:.1f} min on " if runtime is not None else "")
+            + f"{m.get('cpu_count', '?')} CPU cores ({m.get('jax_backend', '?')}), "
+            f"quantmarl {report['versions'].get('quantmarl', '?')}, "
+            f"jax {report['versions'].get('jax', '?')}.")
+    rows = [[f["metric"], _fmt(f["effect_size"]),
+             f"[{_fmt(f['ci_low'])}, {_fmt(f['ci_high'])}]",
+             _fmt(f["p_adjusted"] if f["p_adjusted"] is not None else f["p_value"]),
+             f["n_seeds"], f["verdict"]] for f in report["findings"]]
+    table = _md_table(["metric (a - b)", "effect", "95% CI", "p (Holm)", "n", "verdict"], rows)
+    return "\n".join([head, "", *table])
+
+
+if __name__ == "__main__":  # python -m experiments.report results/NAME/<time>/report.json ...
+    import sys
+
+    for path in sys.argv[1:]:
+        print(findings_table(json.loads(Path(path).read_text())), end="\n\n")

@@ -104,7 +104,7 @@ class VolatilityConfig:
     market: MarketSettings = field(default_factory=lambda: MarketSettings(
         n_assets=1, clearing="auction", episode_length=200, background_orders=32))
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(
-        n_envs=32, n_steps=64, iterations=120, update_epochs=2, n_minibatches=4,
+        n_envs=32, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
     scenarios: tuple[Scenario, ...] = (
         Scenario("flash_crash", 0.1, 5), Scenario("volatility_spike", 2.0, 30),

@@ -5,7 +5,9 @@ random order stream, prints the final book ladder and a one-line throughput
 figure. ``python -m quantmarl.demo --agents 100000 [--steps 300]`` runs a
 market of that many reactive agents (batch auctions above 5,000 agents, the
 continuous book below) and shows prices, spread and depth live, with a flash
-crash at one third of the run.
+crash at one third of the run; it keeps its memory low with
+:mod:`quantmarl.memory` (one malloc arena, freed memory returned after
+compiling).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.agents:
         if args.agents < 10 or args.steps < 10:
             parser.error("--agents must be >= 10 and --steps >= 10")
+        from quantmarl import memory
+
+        memory.limit_arenas(1)  # before JAX starts its threads
         live_market(args.agents, args.steps, args.seed, args.depth)
         return
     if args.messages < 1:
@@ -68,6 +73,7 @@ def live_market(n_agents: int, steps: int, seed: int, depth: int, chunk: int = 1
     import jax
     import numpy as np
 
+    from quantmarl import memory
     from quantmarl.book import query
     from quantmarl.book.display import format_ladder
     from quantmarl.events import flash_crash, make_schedule
@@ -86,11 +92,12 @@ def live_market(n_agents: int, steps: int, seed: int, depth: int, chunk: int = 1
                           episode_length=steps)
     params = default_params(config).replace(
         schedule=make_schedule([flash_crash(0.08, 5, steps // 3)], capacity=config.max_events))
-    state = reset(jax.random.key(seed), config, params)
+    state = jax.jit(reset, static_argnums=1)(jax.random.key(seed), config, params)
     print(f"{n_agents:,} reactive agents ({clearing} clearing), compiling ...", flush=True)
     t0 = time.perf_counter()
     jax.block_until_ready(_scan(jax.random.key(seed), state, params, config, chunk))
     compile_s = time.perf_counter() - t0
+    memory.release()
     tty = sys.stdout.isatty()
     closes, funds, vols, spreads, depths, halts = [], [], [], [], [], []
     keys = jax.random.split(jax.random.key(seed + 1), steps // chunk)

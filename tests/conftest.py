@@ -10,7 +10,8 @@ kernels) inherit it.
 Many tests compile the same programs (one trainer config trained, restored and
 resumed; the same env stepped by several shells); with the cache the second
 compile of an identical program is a disk read. The cache lives in a fresh
-temporary directory per session, so every run starts cold and stays independent.
+temporary directory per test process (each xdist worker has its own), so every
+run starts cold and stays independent.
 """
 
 from __future__ import annotations

@@ -288,17 +288,18 @@ class Trainer:
         """The update's samples, leaves ``[T, E, count, ...]`` -> minibatchable leaves.
 
         Feedforward: single steps, ``[T * E (* count), ...]`` (sample axis 0).
-        Recurrent: sequences, ``[T, E * count, ...]`` (shared params) or ``[T, E, count,
-        ...]`` (per learner), sample axis 1; ``obs`` becomes ``{"x", "first", "carry"}``
-        with the memory at the rollout's start as ``carry [1, ...]``.
+        Recurrent: sequences, ``[T, E * count, 1, ...]`` (shared params: one sequence per
+        learner) or ``[T, E, count, ...]`` (per-learner params), sample axis 1; ``obs``
+        becomes ``{"x", "first", "carry"}``, ``carry [1, ...]`` the memory at the rollout's
+        start.
         """
         shared = self.config.share_params
         if not self.recurrent:
             lead = 3 if shared else 2  # flatten [T, E(, count)]
             return jax.tree.map(lambda x: x.reshape(-1, *x.shape[lead:]), batch)
         batch = {**batch, "obs": {"x": batch["obs"], "first": first, "carry": carry0[None]}}
-        if shared:  # [T, E, count, ...] -> [T, E * count, ...]
-            batch = jax.tree.map(lambda x: x.reshape(x.shape[0], -1, *x.shape[3:]), batch)
+        if shared:
+            batch = jax.tree.map(lambda x: x.reshape(x.shape[0], -1, 1, *x.shape[3:]), batch)
         return batch
 
     def _loss_apply(self, g: str) -> Callable:
@@ -309,21 +310,12 @@ class Trainer:
 
         def replay(p, obs):  # the GRU over whole sequences, memory zeroed at episode starts
             def body(carry, xs):
-                x, first = xs
+                x, first = xs  # first [B, count]: an env-level flag, the same for all learners
                 carry, logits, value = step(p, clear_memory(carry, first[..., 0]), x)
                 return carry, (logits, value)
 
-            first = obs["first"] if self.config.share_params else obs["first"][..., :1]
-            carry = obs["carry"][0]
-            if self.config.share_params:  # [B, k] -> [B, 1, k]: clear_memory's count axis
-                carry, x = carry[:, None], obs["x"][:, :, None]
-                first = first[..., None]
-            else:
-                x = obs["x"]
-            _, (logits, values) = jax.lax.scan(body, carry, (x, first))
-            if self.config.share_params:
-                logits, values = logits[:, :, 0], values[:, :, 0]
-            return logits, values
+            _, out = jax.lax.scan(body, obs["carry"][0], (obs["x"], obs["first"]))
+            return out
 
         return replay
 
