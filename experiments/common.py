@@ -33,6 +33,7 @@ import numpy as np
 
 from experiments.compare import Finding, paired_comparison, verdict
 from experiments.config import check_range
+from experiments.runner import seed_keys
 from quantmarl.agents.reactive import DEFAULT_DISTRIBUTIONS, BehaviourDistribution
 from quantmarl.events import (
     breaker_rules,
@@ -72,6 +73,7 @@ __all__ = [
     "paired_finding",
     "split_keys",
     "stressed",
+    "train_all_seeds",
     "train_config",
     "train_seeds",
 ]
@@ -212,6 +214,17 @@ def train_seeds(trainer: Trainer, keys: jax.Array) -> TrainOutput:
     """
     train = _cached(trainer, "train", lambda: _jit(jax.vmap(trainer.train)))
     return train(keys)
+
+
+def train_all_seeds(config: TrainConfig, seed: int, n_seeds: int
+                    ) -> tuple[Trainer, TrainOutput, jax.Array]:
+    """Train ``n_seeds`` learner populations of ``config`` (keys from base ``seed``) in one
+    compiled call; returns ``(trainer, output, evaluation keys [S])`` (see :func:`split_keys`).
+    """
+    trainer = make_seed_trainer(config)
+    k_train, k_eval = split_keys(seed_keys(seed, n_seeds))
+    out = jax.block_until_ready(train_seeds(trainer, k_train))
+    return trainer, out, k_eval
 
 
 def evaluate_rl(trainer: Trainer, policy_params, keys: jax.Array, market_params: MarketParams,

@@ -18,7 +18,6 @@ close-to-close log returns, calm vs stress window (episodes pooled per seed).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -34,10 +33,10 @@ from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
     check_range,
+    format_timings,
     holm_adjust,
     main,
-    progress,
-    seed_keys,
+    phases,
 )
 from quantmarl.quant import herding, plots
 from quantmarl.rl.history import learning_curves
@@ -143,44 +142,24 @@ def _market_metrics(records, rows, asset: int, cfg: HerdingConfig) -> dict[str, 
 
 def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
     """Train, evaluate treatment and control under stress, test, plot."""
-    timings: dict[str, float] = {}
     tc = common.train_config(config.ppo, config.market, config.agent_type, config.learners)
-    with progress(4, "herding") as bar:
-        t0 = time.perf_counter()
-        bar.set_postfix_str("train")
-        trainer = common.make_seed_trainer(tc)
-        k_train, k_eval = common.split_keys(seed_keys(config.seed, config.seeds))
-        out = common.train_seeds(trainer, k_train)
-        jax.block_until_ready(out)
-        timings["train"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("evaluate learners")
-        mcfg = trainer.env.config.market
-        params = common.stressed(trainer.env_params.market, mcfg, [config.stress.event()])
-        wealth, rec_rl = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
-                                            config.eval_episodes)
-        jax.block_until_ready(rec_rl)
-        timings["evaluate learners"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("control")
-        ctl = common.control_market(trainer)
-        rec_ctl = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
-        jax.block_until_ready(rec_ctl)
-        timings["control"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("statistics")
-        rl = _market_metrics(rec_rl, np.arange(config.learners), 0, config)
-        ctrl = _market_metrics(rec_ctl, np.asarray(ctl.slot_rows), ctl.slot_assets[0], config)
-        result = _result(config, rl, ctrl, np.asarray(wealth), out.metrics, timings)
-        timings["statistics"] = time.perf_counter() - t0
-        bar.update()
-    return result
+    with phases(4, "herding") as phase:
+        with phase("train"):
+            trainer, out, k_eval = common.train_all_seeds(tc, config.seed, config.seeds)
+        with phase("evaluate learners"):
+            params = common.stressed(trainer.env_params.market, trainer.env.config.market,
+                                     [config.stress.event()])
+            wealth, rec_rl = jax.block_until_ready(common.evaluate_rl(
+                trainer, out.runner.params, k_eval, params, config.eval_episodes))
+        with phase("control"):
+            ctl = common.control_market(trainer)
+            rec_ctl = jax.block_until_ready(
+                common.evaluate_control(ctl, k_eval, params, config.eval_episodes))
+        with phase("statistics"):
+            rl = _market_metrics(rec_rl, np.arange(config.learners), 0, config)
+            ctrl = _market_metrics(rec_ctl, np.asarray(ctl.slot_rows), ctl.slot_assets[0],
+                                   config)
+    return _result(config, rl, ctrl, np.asarray(wealth), out.metrics, phase.seconds)
 
 
 def _result(cfg: HerdingConfig, rl: dict, ctrl: dict, wealth: np.ndarray, metrics: dict,
@@ -242,7 +221,7 @@ def _result(cfg: HerdingConfig, rl: dict, ctrl: dict, wealth: np.ndarray, metric
         f"Mean share of slot-agent steps with a trade: learners {np.mean(rl['activity']):.3f}, "
         f"rule-based {np.mean(ctrl['activity']):.3f}. Learners' mean evaluation PnL "
         f"{np.mean(pnl):+.4%} of initial wealth.\n\n"
-        "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + "."
+        + format_timings(timings)
     )
     return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes)
 

@@ -22,7 +22,6 @@ from the shock.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -37,10 +36,10 @@ from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
     check_range,
+    format_timings,
     holm_adjust,
     main,
-    progress,
-    seed_keys,
+    phases,
 )
 from quantmarl.events import liquidity_shock
 from quantmarl.quant import market_quality as mq
@@ -190,43 +189,24 @@ def _metrics(records, customers: np.ndarray, cfg: LiquidityConfig) -> dict[str, 
 
 def run(config: LiquidityConfig, out_dir: Path) -> ExperimentResult:
     """Train RL market makers, evaluate them and the rule-based control under the shock."""
-    timings: dict[str, float] = {}
     tc = common.train_config(config.ppo, config.market, "market_maker", config.learners)
-    with progress(4, "liquidity") as bar:
-        t0 = time.perf_counter()
-        bar.set_postfix_str("train")
-        trainer = common.make_seed_trainer(tc)
-        k_train, k_eval = common.split_keys(seed_keys(config.seed, config.seeds))
-        out = common.train_seeds(trainer, k_train)
-        jax.block_until_ready(out)
-        timings["train"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("evaluate learners")
-        mcfg = trainer.env.config.market
-        s = config.shock
-        params = common.stressed(trainer.env_params.market, mcfg,
-                                 [liquidity_shock(s.magnitude, s.duration, s.start)])
-        wealth, rec_rl = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
-                                            config.eval_episodes)
-        rl = _metrics(rec_rl, _customers(mcfg), config)
-        timings["evaluate learners"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("control")
-        ctl = common.control_market(trainer)
-        rec_ctl = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
-        rule = _metrics(rec_ctl, _customers(ctl.config), config)
-        timings["control"] = time.perf_counter() - t0
-        bar.update()
-
-        bar.set_postfix_str("statistics")
-        pnl = np.asarray(wealth)[:, :, -1, :].mean(axis=(1, 2)) - 1.0
-        result = _result(config, rl, rule, pnl, out.metrics, timings)
-        bar.update()
-    return result
+    s = config.shock
+    with phases(3, "liquidity") as phase:
+        with phase("train"):
+            trainer, out, k_eval = common.train_all_seeds(tc, config.seed, config.seeds)
+        with phase("evaluate learners"):
+            mcfg = trainer.env.config.market
+            params = common.stressed(trainer.env_params.market, mcfg,
+                                     [liquidity_shock(s.magnitude, s.duration, s.start)])
+            wealth, rec_rl = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
+                                                config.eval_episodes)
+            rl = _metrics(rec_rl, _customers(mcfg), config)
+        with phase("control"):
+            ctl = common.control_market(trainer)
+            rec_ctl = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
+            rule = _metrics(rec_ctl, _customers(ctl.config), config)
+    pnl = np.asarray(wealth)[:, :, -1, :].mean(axis=(1, 2)) - 1.0
+    return _result(config, rl, rule, pnl, out.metrics, phase.seconds)
 
 
 def _customers(config) -> np.ndarray:
@@ -279,7 +259,7 @@ def _result(cfg: LiquidityConfig, rl: dict, rule: dict, pnl: np.ndarray, metrics
         "skipped and seeds without any estimate are dropped from the test (named in the "
         f"finding's note). Learners' mean evaluation PnL {np.mean(pnl):+.4%} of initial "
         "wealth.\n\n"
-        "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + "."
+        + format_timings(timings)
     )
     figures = [
         ("spread_depth.png", _paths_figure(cfg, rl, rule),

@@ -46,6 +46,7 @@ __all__ = [
     "ExperimentResult",
     "ExperimentSpec",
     "Finding",
+    "Phases",
     "check_range",
     "config_to_dict",
     "dump_config",
@@ -54,7 +55,9 @@ __all__ = [
     "load_config",
     "main",
     "make_out_dir",
+    "format_timings",
     "paired_comparison",
+    "phases",
     "progress",
     "seed_keys",
     "tracked",
@@ -95,6 +98,41 @@ def progress(total: int, desc: str, unit: str = "phase") -> Iterator[tqdm]:
         yield bar
     finally:
         bar.close()
+
+
+class Phases:
+    """Named phases under one progress bar, each timed: ``with phases("train"): ...``.
+
+    ``seconds`` maps a phase (or the ``timing`` name it is filed under; repeated
+    names add up) to its wall time.
+    """
+
+    def __init__(self, bar: tqdm):
+        self.bar = bar
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str, timing: str | None = None) -> Iterator[None]:
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            key = name if timing is None else timing
+            self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t0
+            self.bar.update()
+
+
+@contextlib.contextmanager
+def phases(total: int, desc: str) -> Iterator[Phases]:
+    """:class:`Phases` over a :func:`progress` bar of ``total`` phases."""
+    with progress(total, desc) as bar:
+        yield Phases(bar)
+
+
+def format_timings(seconds: Mapping[str, float]) -> str:
+    """``"Timings (s): train 12.3, control 4.5."`` for a report's notes."""
+    return "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + "."
 
 
 def tracked(items: Sequence[T], desc: str, label: Callable[[T], str] = str) -> Iterator[T]:

@@ -20,7 +20,6 @@ the close is back within ``recovery.band`` of its pre-shock level for
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -35,10 +34,10 @@ from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
     check_range,
+    format_timings,
     holm_adjust,
     main,
-    progress,
-    seed_keys,
+    phases,
 )
 from quantmarl.quant import market_quality as mq
 from quantmarl.rl.history import learning_curves
@@ -157,45 +156,28 @@ def _metrics(records, cfg: VolatilityConfig) -> dict[str, np.ndarray]:
 
 def run(config: VolatilityConfig, out_dir: Path) -> ExperimentResult:
     """Train, evaluate learners and control under every scenario x breaker, test, plot."""
-    timings: dict[str, float] = {}
     tc = common.train_config(config.ppo, config.market, config.agent_type, config.learners)
     conditions = [(sc, brk) for sc in config.scenarios for brk in (False, True)]
-    with progress(2 + 2 * len(conditions), "volatility") as bar:
-        t0 = time.perf_counter()
-        bar.set_postfix_str("train")
-        trainer = common.make_seed_trainer(tc)
-        k_train, k_eval = common.split_keys(seed_keys(config.seed, config.seeds))
-        out = common.train_seeds(trainer, k_train)
-        jax.block_until_ready(out)
-        timings["train"] = time.perf_counter() - t0
-        bar.update()
-
-        mcfg = trainer.env.config.market
+    brk = {"threshold": config.breaker.threshold, "window": config.breaker.window,
+           "halt_steps": config.breaker.halt_steps}
+    res: dict[tuple[str, str, bool], dict] = {}
+    with phases(1 + 2 * len(conditions), "volatility") as phase:
+        with phase("train"):
+            trainer, out, k_eval = common.train_all_seeds(tc, config.seed, config.seeds)
         ctl = common.control_market(trainer)
-        brk = {"threshold": config.breaker.threshold, "window": config.breaker.window,
-               "halt_steps": config.breaker.halt_steps}
-        res: dict[tuple[str, str, bool], dict] = {}
-        t0 = time.perf_counter()
         for sc, on in conditions:
             event = common.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
-            params = common.stressed(trainer.env_params.market, mcfg, [event],
-                                     brk if on else None)
+            params = common.stressed(trainer.env_params.market, trainer.env.config.market,
+                                     [event], brk if on else None)
             label = f"{sc.kind}, breaker {'on' if on else 'off'}"
-            bar.set_postfix_str(f"learners: {label}")
-            _, rec = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
-                                        config.eval_episodes)
-            res["rl", sc.kind, on] = _metrics(rec, config)
-            bar.update()
-            bar.set_postfix_str(f"control: {label}")
-            rec = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
-            res["rule", sc.kind, on] = _metrics(rec, config)
-            bar.update()
-        timings["evaluate (all conditions)"] = time.perf_counter() - t0
-
-        bar.set_postfix_str("statistics")
-        result = _result(config, res, out.metrics, timings)
-        bar.update()
-    return result
+            with phase(f"learners: {label}", "evaluate learners (all conditions)"):
+                _, rec = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
+                                            config.eval_episodes)
+                res["rl", sc.kind, on] = _metrics(rec, config)
+            with phase(f"control: {label}", "control (all conditions)"):
+                rec = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
+                res["rule", sc.kind, on] = _metrics(rec, config)
+    return _result(config, res, out.metrics, phase.seconds)
 
 
 def _result(cfg: VolatilityConfig, res: dict, metrics: dict, timings: dict) -> ExperimentResult:
@@ -261,7 +243,7 @@ def _result(cfg: VolatilityConfig, res: dict, metrics: dict, timings: dict) -> E
         f"(right-censored; {censored:.0%} of the episodes over all conditions, see the "
         "`conditions` table), so recovery differences are lower bounds when censoring is "
         "common. Halts flatten returns, which lowers post-shock volatility mechanically.\n\n"
-        "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + "."
+        + format_timings(timings)
     )
     figures = [
         ("price_paths.png", _paths_figure(cfg, res),

@@ -91,3 +91,30 @@ def test_seed_keys():
     assert k.shape == (4,)
     assert np.array_equal(jax.random.key_data(k), jax.random.key_data(seed_keys(3, 4)))
     assert not np.array_equal(jax.random.key_data(k), jax.random.key_data(seed_keys(4, 4)))
+
+
+def test_phases_time_each_block_and_sum_repeats(monkeypatch):
+    from experiments.runner import format_timings, phases
+
+    clock = iter([0.0, 1.5, 2.0, 2.25, 10.0, 10.5])
+    monkeypatch.setattr("experiments.runner.time.perf_counter", lambda: next(clock))
+    with phases(3, "test") as phase:
+        with phase("train"):
+            pass
+        for label in ("a", "b"):
+            with phase(f"evaluate {label}", "evaluate"):
+                pass
+        assert phase.bar.n == 3
+    assert phase.seconds == {"train": 1.5, "evaluate": 0.75}
+    assert format_timings(phase.seconds) == "Timings (s): train 1.5, evaluate 0.8."
+
+
+def test_findings_table_from_a_report(tmp_path, capsys):
+    from experiments.report import findings_table
+
+    _, report = _run(capsys, ["--quick", "--seeds", "5", "--out", str(tmp_path / "r")])
+    table = findings_table(report)
+    lines = table.splitlines()
+    assert lines[0].startswith(f"{report['title']}: 5 seeds")
+    assert lines[2].startswith("| metric (a - b) | effect | 95% CI | p (Holm) | n | verdict |")
+    assert len(lines) == 4 + len(report["findings"])
