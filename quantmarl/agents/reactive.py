@@ -4,13 +4,18 @@ Every agent of a kind shares one decision *rule* and differs only in its
 parameters, stored as a struct of arrays (:class:`ReactiveParams`, all fields
 ``[n]``). A rule is a pure per-agent function::
 
-    rule(key, view, p, inventory, cash) -> (side, price, qty, asset)
+    rule(rand, view, p, inventory, cash) -> (side, price, qty, asset)
 
 with ``p`` one agent's parameters (scalar fields), ``inventory`` int64 ``[A]``
-lots, ``cash`` int64 ``[]`` minor units, and outputs of shape ``[2]`` (two
-order slots; dtypes int64, int64, int64, int32). :func:`batch` turns a rule
+lots, ``cash`` int64 ``[]`` minor units, and outputs of shape ``[k]``: ``k``
+order slots, 1 or 2 (dtypes int64, int64, int64, int32). :func:`batch` turns a rule
 into a batched ``act(key, view, params, inventory [n, A], cash [n]) -> Orders``
-by splitting ``key`` into one key per agent and ``jax.vmap``-ing the rule.
+and ``jax.vmap``-s it. ``rand`` is the agent's randomness: for a rule batched
+with ``draws=d`` (every built-in rule, see :data:`DRAWS`) it is float32 ``[d]``
+uniforms in ``(0, 1)``, drawn for the whole block in one call (a rule is then
+a plain function of numbers, and one batched draw is several times cheaper
+than a PRNG key per agent); for ``draws=None`` (the default for user rules)
+it is the agent's own PRNG key, ``split(key, n)[i]``.
 
 Exactness. Price *levels* are computed in int64 only. float32 appears only for
 statistics (returns, z-scores, relative mispricings) and for *offsets* derived
@@ -26,7 +31,7 @@ Common conventions of the built-in rules
       inventory[asset]`` lots (never below 0), so a full fill never takes
       ``|inventory|`` past ``max_inventory``; an order cut to 0 lots is dropped.
     * No price (``last_price <= 0``, or a zero reference) means no order.
-    * Unused slots are ``side 0, price 0, qty 0`` with the agent's own asset index.
+    * One-order rules return one slot; the two-sided ones (market maker, arbitrage) two.
     * ``cash`` is accepted (user rules may need it) but the built-in rules ignore
       it: budgets are enforced by market accounting, not here.
     * ``view.volatility`` is not used by the built-in rules.
@@ -43,11 +48,13 @@ import jax.numpy as jnp
 from flax import struct
 from jax.scipy.special import ndtri
 
+from quantmarl._xla import fusion_barrier
 from quantmarl.agents.view import MARKET, MarketView, Orders
 
 __all__ = [
     "ACTS",
     "DEFAULT_DISTRIBUTIONS",
+    "DRAWS",
     "INDEX_PAIR",
     "RULES",
     "SIZE_MULT_CAP",
@@ -67,6 +74,7 @@ __all__ = [
     "momentum",
     "noise",
     "sample_params",
+    "uniforms",
 ]
 
 I64 = jnp.int64
@@ -284,7 +292,8 @@ def _limit_or_market(u: jax.Array, aggression: jax.Array, limit: jax.Array) -> j
 
 
 def _finish(side, price, qty, asset):
-    """Stack two slots and enforce the order invariants (qty == 0 iff side == 0)."""
+    """Stack the slots (tuples of scalars, one per slot) and enforce the order
+    invariants (qty == 0 iff side == 0)."""
     side = jnp.stack(side).astype(I64)
     qty = jnp.stack(qty).astype(I64)
     price = jnp.stack(price).astype(I64)
@@ -295,9 +304,13 @@ def _finish(side, price, qty, asset):
 
 
 def _single(side, price, qty, asset):
-    """One order in slot 0, nothing in slot 1."""
-    zero = jnp.zeros((), I64)
-    return _finish((side, zero), (price, zero), (qty, zero), (asset, asset))
+    """One order: outputs of shape [1] (a one-slot rule)."""
+    return _finish((side,), (price,), (qty,), (asset,))
+
+
+def _at(x: jax.Array, a: jax.Array) -> jax.Array:
+    """``x[..., a]`` on the last (asset) axis; with one asset a static index (no gather)."""
+    return x[..., 0] if x.shape[-1] == 1 else x[..., a]
 
 
 def _lookback(p: ReactiveParams, h: int) -> jax.Array:
@@ -308,7 +321,7 @@ def _lookback(p: ReactiveParams, h: int) -> jax.Array:
 # decision rules (one agent)
 
 
-def market_maker(key, view: MarketView, p: ReactiveParams, inventory, cash):
+def market_maker(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Two-sided quotes skewed against inventory (slot 0 bid, slot 1 ask).
 
     ``ref = (best_bid + best_ask) // 2`` if both sides exist, else ``last_price``;
@@ -317,15 +330,15 @@ def market_maker(key, view: MarketView, p: ReactiveParams, inventory, cash):
     ``bid = max(ref - half - shift, 1)``, ``ask = max(ref + half - shift, bid + 1)``;
     bid qty ``min(size, max_inventory - inv)``, ask qty ``min(size, max_inventory + inv)``
     (a side with no room is not quoted). No quotes when ``ref <= 0``.
-    ``key``, ``cash``, ``threshold``, ``aggression`` are unused.
+    Draws nothing (``u`` is empty); ``cash``, ``threshold``, ``aggression`` are unused.
     """
-    del key, cash
+    del u, cash
     a = p.asset
-    bb, ba, last = view.best_bid[a], view.best_ask[a], view.last_price[a]
+    bb, ba, last = _at(view.best_bid, a), _at(view.best_ask, a), _at(view.last_price, a)
     ref = jnp.where((bb > 0) & (ba > 0), (bb + ba) // 2, last)
-    mult = view.liquidity_mult[a].astype(F32)
+    mult = _at(view.liquidity_mult, a).astype(F32)
     half = jnp.maximum(_to_ticks(jnp.ceil(p.spread_ticks.astype(F32) * mult)), 1)
-    inv = inventory[a].astype(I64)
+    inv = _at(inventory, a).astype(I64)
     shift = _to_ticks(p.skew.astype(F32) * inv.astype(F32))
     bid = jnp.maximum(ref - half - shift, 1)
     ask = jnp.maximum(ref + half - shift, bid + 1)
@@ -337,10 +350,11 @@ def market_maker(key, view: MarketView, p: ReactiveParams, inventory, cash):
     return _finish((one, -one), (bid, ask), (q_bid, q_ask), (a, a))
 
 
-def fundamental(key, view: MarketView, p: ReactiveParams, inventory, cash):
+def fundamental(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Value trader: trades toward a noisy estimate of the fundamental.
 
-    ``estimate = max(F + round(F * noise * z), 1)``, ``z ~ N(0, 1)``;
+    ``u`` float32 [2]: ``z = ndtri(u[0])`` (standard normal), ``u[1]`` market-or-limit.
+    ``estimate = max(F + round(F * noise * z), 1)``;
     ``rel = (estimate - last) / last``; buy if ``rel > threshold``, sell if
     ``rel < -threshold`` (i.e. estimate beyond ``last * (1 +/- threshold)``);
     ``qty = min(size * clip(floor(|rel| / max(threshold, 1e-4)), 1, SIZE_MULT_CAP), room)``;
@@ -348,9 +362,8 @@ def fundamental(key, view: MarketView, p: ReactiveParams, inventory, cash):
     ``last + side * min(spread_ticks, |estimate - last|)`` (never past the estimate).
     """
     del cash
-    u = jax.random.uniform(key, (2,), F32, minval=1e-7, maxval=1.0)  # one draw per agent
     a = p.asset
-    f, last = view.fundamental[a], view.last_price[a]
+    f, last = _at(view.fundamental, a), _at(view.last_price, a)
     z = ndtri(u[0])  # standard normal by inverse CDF
     est = jnp.maximum(f + _to_ticks(f.astype(F32) * p.noise * z), 1)
     mis = est - last
@@ -358,93 +371,93 @@ def fundamental(key, view: MarketView, p: ReactiveParams, inventory, cash):
     side = jnp.where((last > 0) & (f > 0), _sign(rel, p.threshold), 0)
     scale = jnp.abs(rel) / jnp.maximum(p.threshold, _MIN_THRESHOLD)
     mult = jnp.clip(jnp.floor(scale), 1, SIZE_MULT_CAP).astype(I64)
-    inv = inventory[a].astype(I64)
+    inv = _at(inventory, a).astype(I64)
     qty = jnp.minimum(p.size.astype(I64) * mult, _room(side, inv, p.max_inventory))
     limit = last + side * jnp.minimum(p.spread_ticks.astype(I64), jnp.abs(mis))
     price = _limit_or_market(u[1], p.aggression, limit)
     return _single(side, price, qty, a)
 
 
-def _directional(key, p: ReactiveParams, side, last, inventory, a):
-    """One order on ``side``: ``qty = min(size, room)``; market with probability
-    ``aggression``, else a limit at ``last + side * spread_ticks``."""
-    inv = inventory[a].astype(I64)
+def _directional(u, p: ReactiveParams, side, last, inventory, a):
+    """One order on ``side``: ``qty = min(size, room)``; market when ``u < aggression``
+    (probability ``aggression``), else a limit at ``last + side * spread_ticks``."""
+    inv = _at(inventory, a).astype(I64)
     qty = jnp.minimum(p.size.astype(I64), _room(side, inv, p.max_inventory))
     limit = last + side * p.spread_ticks.astype(I64)
-    price = _limit_or_market(jax.random.uniform(key, (), F32), p.aggression, limit)
+    price = _limit_or_market(u, p.aggression, limit)
     return _single(side, price, qty, a)
 
 
-def momentum(key, view: MarketView, p: ReactiveParams, inventory, cash):
+def momentum(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Trend follower on the lookback return.
 
-    ``L = clip(lookback, 1, H)``, ``past = history[H - L]`` (selected by a mask),
+    ``L = clip(lookback, 1, H)``, ``past = history[H - L]``,
     ``r = (last - past) / past``; buy if ``r > threshold``, sell if ``r < -threshold``;
     ``qty = min(size, room)``; market with probability ``aggression``, else
-    aggressive limit ``last + side * spread_ticks``.
+    aggressive limit ``last + side * spread_ticks``. ``u`` float32 [1]: market-or-limit.
     """
     del cash
     a = p.asset
-    hist = view.history[:, a]
-    h = hist.shape[0]
-    last = view.last_price[a]
-    rows = jnp.arange(h, dtype=I32)
-    past = jnp.sum(jnp.where(rows == h - _lookback(p, h), hist, 0))
+    h = view.history.shape[0]
+    last = _at(view.last_price, a)
+    past = _at(view.history[h - _lookback(p, h)], a)
     r = (last - past).astype(F32) / jnp.maximum(past, 1).astype(F32)
     side = jnp.where((past > 0) & (last > 0), _sign(r, p.threshold), 0)
-    return _directional(key, p, side, last, inventory, a)
+    return _directional(u[0], p, side, last, inventory, a)
 
 
-def mean_reversion(key, view: MarketView, p: ReactiveParams, inventory, cash):
+def mean_reversion(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Bollinger-style contrarian on the z-score of the last price.
 
-    Window: the last ``L = clip(lookback, 1, H)`` history rows (mask ``row >= H - L``);
-    ``d = window - last`` (exact int64, then float32), ``z = -mean(d) / std(d)``
-    (= (last - mean) / std, population std; ``z = 0`` when std is 0);
-    sell if ``z > threshold``, buy if ``z < -threshold``; ``qty = min(size, room)``;
+    Window: the last ``L = clip(lookback, 1, H)`` history rows; ``d = window - last``
+    (exact int64). With ``S1 = sum(d)`` and ``S2 = sum(d**2)`` over the window,
+    ``z = -S1 / sqrt(L * S2 - S1**2)`` (= (last - mean) / std, population std;
+    ``z = 0`` when std is 0); the sums are float64 cumulative sums over the
+    shared history (computed once per asset, not per agent), exact integers
+    while ``|d|`` stays below about 1e6 ticks.
+    Sell if ``z > threshold``, buy if ``z < -threshold``; ``qty = min(size, room)``;
     market with probability ``aggression``, else limit ``last + side * spread_ticks``.
+    ``u`` float32 [1]: market-or-limit.
     """
     del cash
     a = p.asset
-    hist = view.history[:, a]
-    h = hist.shape[0]
-    last = view.last_price[a]
+    h = view.history.shape[0]
+    last = _at(view.last_price, a)
     lb = _lookback(p, h)
-    mask = jnp.arange(h, dtype=I32) >= h - lb
-    d = (hist - last).astype(F32)
-    n = lb.astype(F32)
-    mean_d = jnp.sum(jnp.where(mask, d, 0.0)) / n
-    var = jnp.sum(jnp.where(mask, (d - mean_d) ** 2, 0.0)) / n
-    std = jnp.sqrt(var)
-    z = jnp.where(std > 0, -mean_d / jnp.where(std > 0, std, 1.0), 0.0)
-    side = jnp.where(last > 0, -_sign(z, p.threshold), 0)
-    return _directional(key, p, side, last, inventory, a)
+    # window sums of the last L rows for every L and asset: [H, A], shared by all agents
+    d_all = (view.history - view.last_price[None, :]).astype(jnp.float64)[::-1]
+    s1 = _at(jnp.cumsum(d_all, axis=0)[lb - 1], a)
+    s2 = _at(jnp.cumsum(d_all * d_all, axis=0)[lb - 1], a)
+    var_n2 = jnp.maximum(lb.astype(jnp.float64) * s2 - s1 * s1, 0.0)  # L**2 * variance
+    z = jnp.where(var_n2 > 0, -s1 / jnp.sqrt(jnp.where(var_n2 > 0, var_n2, 1.0)), 0.0)
+    side = jnp.where(last > 0, -_sign(z, p.threshold.astype(jnp.float64)), 0)
+    return _directional(u[0], p, side, last, inventory, a)
 
 
-def noise(key, view: MarketView, p: ReactiveParams, inventory, cash):
+def noise(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Noise trader: random side, size and limit offset.
 
     side = +1 or -1 with probability 1/2; ``qty ~ U{1..size}`` then ``min(qty, room)``;
     market with probability ``aggression``, else limit ``last + o``,
     ``o ~ U{-spread_ticks..spread_ticks}`` (clipped to >= 1). No order if ``last <= 0``.
+    ``u`` float32 [4]: side, offset, size, market-or-limit.
     """
     del cash
-    u = jax.random.uniform(key, (4,), F32)  # one draw per agent: side, offset, size, market
     a = p.asset
-    last = view.last_price[a]
+    last = _at(view.last_price, a)
     side = jnp.where(u[0] < 0.5, 1, -1).astype(I64)
     side = jnp.where(last > 0, side, 0)
     spread = jnp.maximum(p.spread_ticks.astype(I64), 0)
     off = jnp.minimum(jnp.floor(u[1] * (2 * spread + 1)).astype(I64), 2 * spread) - spread
     size = jnp.maximum(p.size.astype(I64), 1)
     qty = jnp.minimum(jnp.floor(u[2] * size).astype(I64), size - 1) + 1
-    inv = inventory[a].astype(I64)
+    inv = _at(inventory, a).astype(I64)
     qty = jnp.minimum(qty, _room(side, inv, p.max_inventory))
     price = _limit_or_market(u[3], p.aggression, last + off)
     return _single(side, price, qty, a)
 
 
-def arbitrage(key, view: MarketView, p: ReactiveParams, inventory, cash):
+def arbitrage(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Relative-value trader: sells the rich leg, buys the cheap one, equal lots.
 
     Legs: ``a = asset`` (slot 0) and ``b`` (slot 1). Let ``x_k = last_k / F_k``.
@@ -455,7 +468,8 @@ def arbitrage(key, view: MarketView, p: ReactiveParams, inventory, cash):
     is the asset with the largest positive weight other than ``a``.
     ``dev > threshold``: sell ``a``, buy ``b``; ``dev < -threshold``: buy ``a``, sell ``b``.
     ``qty = min(size, room_a, room_b)`` on both legs; prices per leg: market with
-    probability ``aggression`` (one draw for both legs), else ``last_k + side_k * spread_ticks``.
+    probability ``aggression`` (one draw, ``u[0]``, for both legs), else
+    ``last_k + side_k * spread_ticks``.
     Nothing when ``b`` is missing or equal to ``a`` (e.g. one asset), or a price is 0.
     """
     del cash
@@ -490,10 +504,9 @@ def arbitrage(key, view: MarketView, p: ReactiveParams, inventory, cash):
         p.size.astype(I64),
         jnp.minimum(_room(side_a, inv_a, p.max_inventory), _room(side_b, inv_b, p.max_inventory)),
     )
-    u = jax.random.uniform(key, (), F32)
     spread = p.spread_ticks.astype(I64)
-    price_a = _limit_or_market(u, p.aggression, la + side_a * spread)
-    price_b = _limit_or_market(u, p.aggression, lb_ + side_b * spread)
+    price_a = _limit_or_market(u[0], p.aggression, la + side_a * spread)
+    price_b = _limit_or_market(u[0], p.aggression, lb_ + side_b * spread)
     side_a = jnp.where(qty > 0, side_a, 0)
     side_b = jnp.where(qty > 0, side_b, 0)
     return _finish((side_a, side_b), (price_a, price_b), (qty, qty), (a, b))
@@ -511,21 +524,35 @@ def _check_outputs(name: str, out, n: int) -> None:
     if not isinstance(out, tuple | list) or len(out) != 4:
         raise ValueError(f"rule {name!r} must return (side, price, qty, asset)")
     for (field, dtype), x in zip(_OUT_DTYPES, out, strict=True):
-        if x.dtype != dtype or x.shape != (n, 2):
+        if x.dtype != dtype or x.ndim != 2 or x.shape[0] != n or x.shape[1] not in (1, 2):
             raise ValueError(
-                f"rule {name!r}: {field} must be {jnp.dtype(dtype).name} of shape [2] per agent, "
-                f"got {x.dtype} {x.shape[1:]}"
+                f"rule {name!r}: {field} must be {jnp.dtype(dtype).name} of shape [1] or [2] "
+                f"(order slots) per agent, got {x.dtype} {x.shape[1:]}"
             )
 
 
-def batch(rule: Rule) -> ActFn:
-    """Per-agent ``rule`` -> jitted batched ``act(key, view, params, inventory, cash) -> Orders``.
+_U_MIN = 1e-7  # uniforms handed to rules lie in [_U_MIN, 1): never 0, so ndtri(u) is finite
 
-    ``key`` is split into one key per agent; ``params`` fields are ``[n]``,
-    ``inventory`` int64 ``[n, A]``, ``cash`` int64 ``[n]``; the view is shared.
+
+def uniforms(key: jax.Array, n: int, draws: int) -> jax.Array:
+    """The draws :func:`batch` gives a block of ``n`` agents: float32 ``[n, draws]`` in (0, 1)."""
+    return jax.random.uniform(key, (n, draws), F32, minval=_U_MIN, maxval=1.0)
+
+
+def batch(rule: Rule, draws: int | None = None) -> ActFn:
+    """Per-agent ``rule`` -> jitted batched ``act(key, view, params, inventory, cash) -> Orders``
+    (fields ``[n, k]``, ``k`` the rule's slot count).
+
+    ``draws=d``: the rule's first argument is float32 ``[d]`` uniforms, row ``i``
+    of :func:`uniforms` ``(key, n, d)``; ``draws=None``: it is the agent's PRNG
+    key, ``split(key, n)[i]``. ``params`` fields are ``[n]``, ``inventory``
+    int64 ``[n, A]``, ``cash`` int64 ``[n]``; the view is shared.
     """
 
     name = getattr(rule, "__name__", "rule")
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int)
+                              or draws < 0):
+        raise ValueError(f"draws must be an int >= 0 or None, got {draws!r}")
 
     def act(
         key: jax.Array,
@@ -535,11 +562,16 @@ def batch(rule: Rule) -> ActFn:
         cash: jax.Array,
     ) -> Orders:
         n = jax.tree.leaves(params)[0].shape[0]
-        keys = jax.random.split(key, n)
+        rand = jax.random.split(key, n) if draws is None else uniforms(key, n, draws)
+        # generate the draws once: XLA:CPU would otherwise fuse the PRNG into every
+        # output field of the rule and recompute it there
+        rand = jax.lax.optimization_barrier(rand)
         out = jax.vmap(rule, in_axes=(0, None, 0, 0, 0))(
-            keys, view, params, jnp.asarray(inventory, I64), jnp.asarray(cash, I64)
+            rand, view, params, jnp.asarray(inventory, I64), jnp.asarray(cash, I64)
         )
         _check_outputs(name, out, n)
+        # computed once here, not again inside every consumer (see fusion_barrier)
+        out = fusion_barrier(out, jax.random.key_data(key))
         return Orders(*out)
 
     act.__name__ = act.__qualname__ = f"act_{name}"
@@ -556,7 +588,11 @@ RULES: dict[str, Rule] = {
     "arbitrage": arbitrage,
 }
 
-ACTS: dict[str, ActFn] = {name: batch(rule) for name, rule in RULES.items()}
+# Uniforms each built-in rule uses per agent and step.
+DRAWS: dict[str, int] = {"market_maker": 0, "fundamental": 2, "momentum": 1,
+                         "mean_reversion": 1, "noise": 4, "arbitrage": 1}
+
+ACTS: dict[str, ActFn] = {name: batch(rule, DRAWS[name]) for name, rule in RULES.items()}
 
 act_market_maker = ACTS["market_maker"]
 act_fundamental = ACTS["fundamental"]

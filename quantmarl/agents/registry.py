@@ -58,9 +58,15 @@ def register(name: str, fn: ActFn, slots: int = 2) -> ActFn:
     return fn
 
 
-def register_rule(name: str, rule: Callable, slots: int = 2) -> ActFn:
-    """Register a *per-agent* rule (batched with :func:`~quantmarl.agents.reactive.batch`)."""
-    return register(name, batch(rule), slots)
+def register_rule(
+    name: str, rule: Callable, slots: int = 2, draws: int | None = None
+) -> ActFn:
+    """Register a *per-agent* rule (batched with :func:`~quantmarl.agents.reactive.batch`).
+
+    ``draws=None``: the rule's first argument is its own PRNG key; ``draws=d``:
+    float32 ``[d]`` uniforms in (0, 1) drawn for the whole block at once (faster).
+    """
+    return register(name, batch(rule, draws), slots)
 
 
 def get(name: str) -> ActFn:
@@ -103,8 +109,8 @@ def act_blocks(
 
     Block ``i`` covers the next ``n_i`` rows of ``inventory`` (int64 ``[n, A]``)
     and ``cash`` (int64 ``[n]``), is run by its registered behaviour with key
-    ``split(key, len(blocks))[i]`` (which the behaviour splits per agent), and
-    the results are concatenated in block order. The structure (names, block
+    ``split(key, len(blocks))[i]``, and the results, padded to two slots
+    (:meth:`Orders.padded`), are concatenated in block order. The structure (names, block
     sizes) is static.
 
     Raises:
@@ -133,4 +139,5 @@ def act_blocks(
         stop = start + size
         outs.append(fn(keys[i], view, params, inventory[start:stop], cash[start:stop]))
         start = stop
+    outs = [o.padded(2) for o in outs]  # one-slot behaviours: an empty second slot
     return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *outs)

@@ -47,22 +47,43 @@ class MarketView:
 
 @struct.dataclass
 class Orders:
-    """Up to two orders per agent per step (slot 1 is used by two-sided quoters).
+    """Up to two orders per agent per step: ``k`` slots, 1 or 2 (two-sided quoters use 2).
 
     Invariants produced by every built-in rule: ``side`` in ``{-1, 0, +1}``;
     ``qty > 0`` exactly when ``side != 0``; ``price >= 0`` (``0`` = market
     order, limits ``>= 1``); rows with ``side == 0`` have price 0 and qty 0.
     """
 
-    side: jax.Array  # int64 [n, 2] +1 buy, -1 sell, 0 no order
-    price: jax.Array  # int64 [n, 2] limit price in ticks; 0 (MARKET) = market order
-    qty: jax.Array  # int64 [n, 2] lots (> 0 when side != 0, else 0)
-    asset: jax.Array  # int32 [n, 2] asset index
+    side: jax.Array  # int64 [n, k] +1 buy, -1 sell, 0 no order
+    price: jax.Array  # int64 [n, k] limit price in ticks; 0 (MARKET) = market order
+    qty: jax.Array  # int64 [n, k] lots (> 0 when side != 0, else 0)
+    asset: jax.Array  # int32 [n, k] asset index
 
     @property
     def n_agents(self) -> int:
         """Number of agents ``n`` (static)."""
         return self.side.shape[0]
+
+    @property
+    def slots(self) -> int:
+        """Order slots per agent ``k`` (static)."""
+        return self.side.shape[1]
+
+    def padded(self, k: int = 2) -> Orders:
+        """The same orders with ``k`` slots; added slots are empty (side, price, qty 0) and
+        carry slot 0's asset."""
+        extra = k - self.slots
+        if extra < 0:
+            raise ValueError(f"cannot pad {self.slots} order slots to {k}")
+        if extra == 0:
+            return self
+
+        def pad(x, fill):
+            return jnp.concatenate([x, jnp.broadcast_to(fill, (x.shape[0], extra))], axis=1)
+
+        zero = jnp.zeros((self.n_agents, 1), jnp.int64)
+        return Orders(side=pad(self.side, zero), price=pad(self.price, zero),
+                      qty=pad(self.qty, zero), asset=pad(self.asset, self.asset[:, :1]))
 
 
 def no_orders(n: int) -> Orders:

@@ -44,8 +44,16 @@ def new_ledger(cash: jax.Array, position: jax.Array) -> Ledger:
 
 
 def fee(notional: jax.Array, bps: jax.Array) -> jax.Array:
-    """``floor(notional * bps / 10_000)`` in int64 without overflow (notional, bps >= 0)."""
-    return (notional // BPS) * bps + (notional % BPS) * bps // BPS
+    """``floor(notional * bps / 10_000)`` in int64 without overflow (notional, bps >= 0).
+
+    Truncating division equals floor division for non-negative operands; by the
+    constant 10_000 it compiles to a multiply and shift.
+    """
+    notional = jnp.asarray(notional)
+    bps = jnp.asarray(bps, notional.dtype)
+    whole = jax.lax.div(notional, jnp.asarray(BPS, notional.dtype))
+    rest = notional - whole * BPS
+    return whole * bps + jax.lax.div(rest * bps, jnp.asarray(BPS, notional.dtype))
 
 
 def notional(qty: jax.Array, price: jax.Array, tick_value: jax.Array) -> jax.Array:

@@ -199,12 +199,17 @@ def _agent_orders(key, state, view, fx, actions, config):
     """
     smart, valid, replaces = decode(actions, view)
     groups = [smart]
-    keys = jax.random.split(key, max(len(state.agents), 1))
+    seed = jax.random.bits(key, (), jnp.uint64).astype(jnp.int64)  # 64 bits of the step key
+    keys = jax.random.split(jax.random.key(seed, impl=config.agent_prng),
+                            max(len(state.agents), 1))
     for i, (block, (name, start, n, k)) in enumerate(
             zip(state.agents, _groups(config)[1:], strict=True)):
         out = get_behaviour(name)(keys[i], view, block.params,
                                   state.ledger.position[start : start + n],
                                   state.ledger.cash[start : start + n])
+        if out.slots < k:
+            raise ValueError(f"behaviour {name!r} returned {out.slots} order slot(s) but is "
+                             f"registered with {k} (registry.SLOTS)")
         out = jax.tree.map(lambda x, k=k: x[:, :k], out)
         if name == "market_maker":  # withdraw quotes where the event says so
             gone = fx.withdraw_liquidity[out.asset]

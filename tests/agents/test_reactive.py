@@ -36,15 +36,21 @@ def agent(**kw) -> ReactiveParams:
 _JITTED = {}
 
 
-def decide(rule, view: MarketView, p: ReactiveParams, inventory=None, key=KEY):
-    """Run one agent's rule (jitted); plain-Python lists (side, price, qty, asset)."""
+def decide(rule, view: MarketView, p: ReactiveParams, inventory=None, u=None):
+    """Run one agent's rule (jitted) on uniforms ``u`` (default all 0.5); plain-Python
+    lists (side, price, qty, asset), padded to two slots like ``Orders.padded``."""
     inv = jnp.zeros(view.n_assets, jnp.int64) if inventory is None else jnp.asarray(
         inventory, jnp.int64)
+    if u is None:
+        u = [0.5] * reactive.DRAWS[rule.__name__]
     fn = _JITTED.setdefault(rule, jax.jit(rule))
-    out = fn(key, view, p, inv, jnp.int64(0))
+    out = fn(jnp.asarray(u, jnp.float32), view, p, inv, jnp.int64(0))
     assert [x.dtype for x in out] == [jnp.int64, jnp.int64, jnp.int64, jnp.int32]
-    assert all(x.shape == (2,) for x in out)
-    return tuple(np.asarray(x).tolist() for x in out)
+    assert all(x.shape == (registry.SLOTS[rule.__name__],) for x in out)
+    side, price, qty, asset = (np.asarray(x).tolist() for x in out)
+    if len(side) == 1:
+        side, price, qty, asset = side + [0], price + [0], qty + [0], asset + asset
+    return side, price, qty, asset
 
 
 # ---------------------------------------------------------------- market maker
@@ -122,9 +128,9 @@ def test_fundamental_noise_moves_estimate():
     # with 50% noise, some keys sell even though the fundamental is 5% above the price
     p = agent(threshold=0.01, noise=0.5)
     view = make_view(1000, fundamental=1050)
-    keys = jax.random.split(KEY, 64)
-    sides = jax.jit(jax.vmap(lambda k: reactive.fundamental(
-        k, view, p, jnp.zeros(1, jnp.int64), jnp.int64(0))[0][0]))(keys)
+    u = reactive.uniforms(KEY, 64, reactive.DRAWS["fundamental"])
+    sides = jax.jit(jax.vmap(lambda ui: reactive.fundamental(
+        ui, view, p, jnp.zeros(1, jnp.int64), jnp.int64(0))[0][0]))(u)
     assert {-1, 1} <= set(np.asarray(sides).tolist())  # noise makes some sell, some buy
 
 
@@ -225,7 +231,7 @@ def test_noise_trader_valid_orders():
     o = reactive.act_noise(KEY, view, params, jnp.zeros((n, 1), jnp.int64),
                            jnp.zeros(n, jnp.int64))
     side, price, qty = (np.asarray(x) for x in (o.side, o.price, o.qty))
-    assert set(side[:, 0].tolist()) == {-1, 1} and (side[:, 1] == 0).all()
+    assert side.shape == (n, 1) and set(side[:, 0].tolist()) == {-1, 1}
     assert qty[:, 0].min() == 1 and qty[:, 0].max() == 4
     limits = price[price[:, 0] > 0, 0]
     assert limits.min() == 997 and limits.max() == 1003
@@ -270,6 +276,8 @@ def test_order_invariants_1000_agents(kind):
     assert isinstance(o, Orders)
     assert (o.side.dtype, o.price.dtype, o.qty.dtype, o.asset.dtype) == (
         jnp.int64, jnp.int64, jnp.int64, jnp.int32)
+    assert o.slots == registry.SLOTS[kind]
+    o = o.padded(2)
     side, price, qty, asset = (np.asarray(x) for x in (o.side, o.price, o.qty, o.asset))
     assert side.shape == price.shape == qty.shape == asset.shape == (n, 2)
     assert np.isin(side, [-1, 0, 1]).all()
@@ -307,11 +315,11 @@ def test_vmap_matches_loop():
     cash = jnp.zeros(n, jnp.int64)
     key = jax.random.key(4)
     batched = reactive.act_fundamental(key, view, params, inv, cash)
-    keys = jax.random.split(key, n)
+    u = reactive.uniforms(key, n, reactive.DRAWS["fundamental"])  # row i is agent i's draws
     rule = jax.jit(reactive.fundamental)
     for i in range(n):
         p_i = jax.tree.map(lambda x, i=i: x[i], params)
-        out = rule(keys[i], view, p_i, inv[i], cash[i])
+        out = rule(u[i], view, p_i, inv[i], cash[i])
         for got, want in zip((batched.side, batched.price, batched.qty, batched.asset), out,
                              strict=True):
             np.testing.assert_array_equal(np.asarray(got[i]), np.asarray(want))
@@ -335,7 +343,7 @@ def test_act_blocks_jit_and_layout():
     start = 0
     for i, (kind, p, size) in enumerate(zip(kinds, params, sizes, strict=True)):
         part = registry.get(kind)(keys[i], view, p, inv[start:start + size],
-                                  cash[start:start + size])
+                                  cash[start:start + size]).padded(2)
         for a, b in zip(jax.tree.leaves(part), jax.tree.leaves(jitted), strict=True):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b[start:start + size]))
         start += size
@@ -479,3 +487,18 @@ def test_no_orders_and_make_view():
         make_view([10.5])
     with pytest.raises(ValueError, match="n must"):
         no_orders(-1)
+
+
+def test_batch_draws_validation_and_orders_padding():
+    with pytest.raises(ValueError, match="draws must be an int >= 0 or None"):
+        reactive.batch(reactive.noise, draws=-1)
+    n = 3
+    params = jax.tree.map(lambda x: jnp.broadcast_to(x, (n,)), agent(asset=1, pair_asset=0))
+    o = reactive.act_momentum(KEY, make_view([10, 20]), params, jnp.zeros((n, 2), jnp.int64),
+                              jnp.zeros(n, jnp.int64))
+    assert o.slots == 1
+    two = o.padded(2)
+    assert two.slots == 2 and np.asarray(two.qty[:, 1]).tolist() == [0] * n
+    assert np.asarray(two.asset[:, 1]).tolist() == [1] * n  # the agent's own asset
+    with pytest.raises(ValueError, match="cannot pad"):
+        two.padded(1)

@@ -25,6 +25,7 @@ def test_defaults_are_valid_and_hashable():
         ({"reactive": (("noise", 1), ("noise", 2))}, r"listed twice"),
         ({"reactive": [("noise", 1)]}, r"reactive must be a tuple"),
         ({"history": 1}, r"history must be an int in \[2, 4096\]"),
+        ({"agent_prng": "mt19937"}, r"agent_prng must be one of .*got 'mt19937'"),
     ],
 )
 def test_bad_config_names_the_field(kwargs, match):

@@ -221,3 +221,40 @@ def test_reset_validates_params(auction_config):
         reset(jax.random.key(0), auction_config, p.replace(fee_bps=jnp.asarray(-1, jnp.int64)))
     with pytest.raises(ValueError, match="unknown behaviour"):
         MarketConfig(reactive=(("martian", 3),))
+
+
+def test_agent_prng_choice_is_deterministic_and_matters(auction_config):
+    params = default_params(auction_config)
+    threefry = auction_config.__class__(**{**auction_config.__dict__, "agent_prng": "threefry2x32"})
+    runs = {}
+    for name, cfg in (("philox", auction_config), ("threefry", threefry)):
+        _, rec = _run(cfg, params)
+        _, again = _run(cfg, params)
+        np.testing.assert_array_equal(np.asarray(rec.close), np.asarray(again.close))
+        runs[name] = np.asarray(rec.volume)
+    assert auction_config.agent_prng == "philox4x32"
+    assert not np.array_equal(runs["philox"], runs["threefry"])  # other draws, other market
+
+
+def _run(config, params, n=20):
+    from quantmarl.market import run
+
+    return run(jax.random.key(3), config, params, n)
+
+
+def test_behaviour_with_fewer_slots_than_registered_is_an_error(monkeypatch):
+    from quantmarl.agents import registry
+    from quantmarl.agents.reactive import ACTS
+
+    # noise returns one slot; registered (for this test only) as a two-slot behaviour
+    monkeypatch.setitem(registry.BEHAVIOURS, "one_slot_noise", ACTS["noise"])
+    monkeypatch.setitem(registry.SLOTS, "one_slot_noise", 2)
+    config = MarketConfig(reactive=(("one_slot_noise", 4),))
+    with pytest.raises(ValueError, match="returned 1 order slot.*registered with 2"):
+        reset_and_step(config)
+
+
+def reset_and_step(config):
+    params = default_params(config)
+    state = reset(jax.random.key(0), config, params)
+    return step(jax.random.key(1), state, hold(config.n_smart), config, params)
