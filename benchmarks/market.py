@@ -5,7 +5,8 @@ Run ``python -m benchmarks.market [--quick]``; prints JSON lines
 ``{"name", "value", "unit"}``. Each workload runs in its own child process so
 that its peak RSS (whole process, JAX included) is its own. The child runs as
 a memory-conscious application would (:mod:`quantmarl.memory`): one malloc
-arena, and freed memory handed back between phases (reset, tracing,
+arena, the one-off programs of building and resetting the market dropped once
+done, and freed memory handed back between phases (reset, tracing,
 compiling, running); ``--plain`` measures without that. Agents counted here
 are individually simulated reactive agents; the background pool's
 represented orders are reported separately and never added to them.
@@ -59,10 +60,10 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
     release()
     state = jax.jit(reset, static_argnums=1)(jax.random.key(0), config, params)
     jax.block_until_ready(state)
-    release()
+    (memory.forget_compiled if lean else release)()  # reset's programs are not needed again
     t0 = time.perf_counter()
     lowered = _scan.lower(jax.random.key(1), state, params, config, steps)
-    release()
+    (memory.forget_compiled if lean else release)()  # tracing caches: the program is lowered
     compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
     del lowered

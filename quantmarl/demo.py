@@ -93,6 +93,8 @@ def live_market(n_agents: int, steps: int, seed: int, depth: int, chunk: int = 1
     params = default_params(config).replace(
         schedule=make_schedule([flash_crash(0.08, 5, steps // 3)], capacity=config.max_events))
     state = jax.jit(reset, static_argnums=1)(jax.random.key(seed), config, params)
+    jax.block_until_ready(state)
+    memory.forget_compiled()  # reset's programs are not needed again
     print(f"{n_agents:,} reactive agents ({clearing} clearing), compiling ...", flush=True)
     t0 = time.perf_counter()
     jax.block_until_ready(_scan(jax.random.key(seed), state, params, config, chunk))

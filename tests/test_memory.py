@@ -24,3 +24,13 @@ def test_release_and_limit_run_in_a_fresh_process():
     on_glibc = memory._libc() is not None
     assert out[0] == str(on_glibc)
     assert out[1] in ("True", "False")
+
+
+def test_forget_compiled_keeps_programs_working():
+    import jax
+    import jax.numpy as jnp
+
+    f = jax.jit(lambda x: x * 2)
+    assert int(f(jnp.int64(3))) == 6
+    assert memory.forget_compiled() in (True, False)
+    assert int(f(jnp.int64(4))) == 8  # recompiled on demand

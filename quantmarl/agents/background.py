@@ -5,13 +5,17 @@ of ``max_orders`` (static) slots is filled with probability
 ``intensity / max_orders`` (binomial thinning: about Poisson(intensity)
 orders while intensity is well below ``max_orders``), with an intensity that
 excites itself on large price moves and decays back to its base (a
-discrete-time Hawkes-like rule). Sides are balanced unless a stress event adds
-buy or sell pressure; limit prices sit a heavy-tailed number of ticks from the
-reference price (a symmetric Lomax / Pareto-II offset, whose tails decay like
+discrete-time Hawkes-like rule). The flow is priced around a reference that
+drifts with the population's sentiment and leans toward the fundamental value
+(``value_pull``: the share of the log gap it closes each step), so the
+population prices in news and buys back a crash that news did not cause.
+Sides are balanced unless a stress event adds buy or sell pressure; limit
+prices sit a heavy-tailed number of ticks from the reference price (a
+symmetric Lomax / Pareto-II offset, whose tails decay like
 ``|x|^-offset_dof``), some orders are market orders, and sizes are Pareto
 distributed. Every draw is closed-form from uniforms (no rejection loops),
-which keeps the step small to compile and fast to run. Orders live one step (auction mode), so there
-is nothing to cancel. Benchmarks count these orders apart from simulated
+which keeps the step small to compile and fast to run. Orders live one step
+(auction mode), so there is nothing to cancel. Benchmarks count these orders apart from simulated
 agents and never mix the two.
 """
 
@@ -36,10 +40,15 @@ class BackgroundParams:
     size_alpha: jax.Array  # float [] Pareto tail exponent of sizes
     size_cap: jax.Array  # int64 [] lots: largest order
     drift_sigma: jax.Array  # float [] per-step log std of the flow's reference price (sentiment)
+    value_pull: jax.Array  # float [] share of log(fundamental / price) the reference closes, [0, 1]
+
+
+VALUE_PULL = 0.1  # default: the flow's reference closes 10% of the log gap to value per step
 
 
 def default_background() -> BackgroundParams:
-    """Calm flow: ~200 orders/step/asset, 10% market orders, tail-3 offsets, Pareto(1.8) sizes."""
+    """Calm flow: ~200 orders/step/asset, 10% market orders, tail-3 offsets, Pareto(1.8) sizes,
+    priced around a reference that leans toward value (:data:`VALUE_PULL`)."""
     return BackgroundParams(
         base_intensity=jnp.asarray(200.0),
         excitation=jnp.asarray(50.0),
@@ -51,6 +60,7 @@ def default_background() -> BackgroundParams:
         size_alpha=jnp.asarray(1.8),
         size_cap=jnp.asarray(1_000, jnp.int64),
         drift_sigma=jnp.asarray(0.0005),
+        value_pull=jnp.asarray(VALUE_PULL),
     )
 
 

@@ -260,4 +260,6 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     _check_float("background.decay", scalar("background.decay", bg.decay), 0.0, 0.9999)
     _check_float("background.market_frac", scalar("background.market_frac", bg.market_frac),
                  0.0, 1.0)
+    _check_float("background.value_pull", scalar("background.value_pull", bg.value_pull),
+                 0.0, 1.0)
     return params

@@ -484,10 +484,14 @@ def step(
     groups, refusals = _pretrade(state, params, config, groups, halted)
     flat = _flat(groups)
 
-    # background pool: drifting reference, pushed by stress events, thinned by liquidity shocks
+    # background pool: its reference price drifts (sentiment) and leans toward value (the
+    # population prices in news and buys back a crash); pushed by stress events, thinned by
+    # liquidity shocks
     k_bg, k_drift = jax.random.split(k_bg)
     drift = params.background.drift_sigma * fx.vol_mult * jax.random.normal(k_drift, (n_assets,))
-    bg_ref = jnp.maximum(jnp.round(state.last_price * jnp.exp(drift.astype(jnp.float64))), 1)
+    log_last = jnp.log(state.last_price.astype(jnp.float64))
+    lean = params.background.value_pull.astype(jnp.float64) * (log_f - log_last)
+    bg_ref = jnp.maximum(jnp.round(jnp.exp(log_last + drift.astype(jnp.float64) + lean)), 1)
     # wider price dispersion under a volatility spike; thinner, wider flow under a liquidity shock
     bg_params = params.background.replace(
         offset_scale=params.background.offset_scale * jnp.max(fx.vol_mult * fx.liquidity_mult))

@@ -50,6 +50,8 @@ def test_bad_params_name_the_field():
         (good.replace(fundamental=fund.replace(correlation=jnp.array([[1.0, 2.0], [2.0, 1.0]]))),
          "positive semi-definite"),
         (good.replace(tick_size=jnp.asarray(0.0)), r"tick_size must be a number in \(0.0"),
+        (good.replace(background=good.background.replace(value_pull=jnp.asarray(1.5))),
+         r"background.value_pull must be a number in \[0.0, 1.0\], got 1.5"),
     ]
     for i, (params, match) in enumerate(cases):
         with pytest.raises(ValueError, match=match):

@@ -119,6 +119,21 @@ def test_flash_crash_of_10pct_moves_price_down_about_10pct(mode, auction_config,
     assert -0.13 < drop < -0.07, drop
 
 
+def test_a_crash_without_news_is_bought_back(auction_config):
+    """The background flow leans toward value: the price recovers toward the unchanged
+    fundamental after the crash, and does not without the pull."""
+    p = default_params(auction_config).replace(
+        schedule=make_schedule([flash_crash(0.1, 5, 20)], capacity=auction_config.max_events))
+    still = p.replace(background=p.background.replace(value_pull=jnp.asarray(0.0)))
+    gaps = {}
+    for name, params in (("pull", p), ("still", still)):
+        close, rec = _close(auction_config, params)
+        fund = np.asarray(rec.fundamental[:, 0], np.float64)
+        assert close[25] / close[10:20].mean() < 0.93  # the crash happened
+        gaps[name] = abs(close[-5:].mean() / fund[-5:].mean() - 1)
+    assert gaps["pull"] < 0.03 < gaps["still"], gaps
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_circuit_breaker_halts_a_crash_and_refuses_orders(mode, auction_config, cda_config):
     config = auction_config if mode == "auction" else cda_config
