@@ -69,3 +69,17 @@ def test_fusion_barrier_is_the_identity_under_jit_and_vmap():
     np.testing.assert_array_equal(np.asarray(out), np.asarray(xs))
     with pytest.raises(ValueError, match="integer"):
         _xla.fusion_barrier(tree, jnp.float32(1.0))
+
+
+def test_fusion_barrier_stays_one_conditional_under_vmap():
+    import jax
+    import jax.numpy as jnp
+
+    import quantmarl  # noqa: F401
+
+    xs = jnp.arange(12, dtype=jnp.int64).reshape(2, 3, 2)
+    words = jnp.arange(6, dtype=jnp.uint32).reshape(2, 3)
+    f = jax.jit(jax.vmap(jax.vmap(_xla.fusion_barrier)))
+    assert (f(xs, words) == xs).all()
+    text = f.lower(xs, words).as_text()
+    assert text.count("stablehlo.case") == 1 and "stablehlo.select" not in text
