@@ -48,6 +48,7 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
     if lean:
         memory.limit_arenas(1)  # before JAX starts its threads
     release = memory.release if lean else (lambda: None)
+    forget = memory.forget_compiled if lean else release  # after one-off programs
 
     import jax
 
@@ -60,10 +61,10 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
     release()
     state = jax.jit(reset, static_argnums=1)(jax.random.key(0), config, params)
     jax.block_until_ready(state)
-    (memory.forget_compiled if lean else release)()  # reset's programs are not needed again
+    forget()  # reset's programs are not needed again
     t0 = time.perf_counter()
     lowered = _scan.lower(jax.random.key(1), state, params, config, steps)
-    (memory.forget_compiled if lean else release)()  # tracing caches: the program is lowered
+    forget()  # tracing caches: the program is lowered
     compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
     del lowered

@@ -529,6 +529,9 @@ def _check_outputs(name: str, out, n: int) -> None:
                 f"rule {name!r}: {field} must be {jnp.dtype(dtype).name} of shape [1] or [2] "
                 f"(order slots) per agent, got {x.dtype} {x.shape[1:]}"
             )
+    if len({x.shape[1] for x in out}) != 1:
+        raise ValueError(f"rule {name!r}: side, price, qty and asset must have one slot count, "
+                         f"got {[x.shape[1] for x in out]}")
 
 
 _U_MIN = 1e-7  # uniforms handed to rules lie in [_U_MIN, 1): never 0, so ndtri(u) is finite
@@ -563,9 +566,6 @@ def batch(rule: Rule, draws: int | None = None) -> ActFn:
     ) -> Orders:
         n = jax.tree.leaves(params)[0].shape[0]
         rand = jax.random.split(key, n) if draws is None else uniforms(key, n, draws)
-        # generate the draws once: XLA:CPU would otherwise fuse the PRNG into every
-        # output field of the rule and recompute it there
-        rand = jax.lax.optimization_barrier(rand)
         out = jax.vmap(rule, in_axes=(0, None, 0, 0, 0))(
             rand, view, params, jnp.asarray(inventory, I64), jnp.asarray(cash, I64)
         )

@@ -51,9 +51,9 @@ def fee(notional: jax.Array, bps: jax.Array) -> jax.Array:
     """
     notional = jnp.asarray(notional)
     bps = jnp.asarray(bps, notional.dtype)
-    whole = jax.lax.div(notional, jnp.asarray(BPS, notional.dtype))
-    rest = notional - whole * BPS
-    return whole * bps + jax.lax.div(rest * bps, jnp.asarray(BPS, notional.dtype))
+    per = jnp.asarray(BPS, notional.dtype)
+    whole = jax.lax.div(notional, per)
+    return whole * bps + jax.lax.div((notional - whole * per) * bps, per)
 
 
 def notional(qty: jax.Array, price: jax.Array, tick_value: jax.Array) -> jax.Array:

@@ -464,6 +464,17 @@ def test_register_user_behaviour_runs_in_blocks(monkeypatch):
     assert np.asarray(o.price[2:, 0]).tolist() == [[50, 60][a] for a in np.asarray(p.asset)]
 
 
+def test_batch_rejects_mixed_slot_counts():
+    def mixed(key, view, p, inventory, cash):
+        z = jnp.zeros(2, jnp.int64)
+        return z, z, z[:1], z.astype(jnp.int32)
+
+    params = sample_params(KEY, 2, "mixed")
+    with pytest.raises(ValueError, match="one slot count"):
+        reactive.batch(mixed)(KEY, make_view(10), params, jnp.zeros((2, 1), jnp.int64),
+                              jnp.zeros(2, jnp.int64))
+
+
 def test_batch_rejects_float_outputs():
     def bad(key, view, p, inventory, cash):
         z = jnp.zeros(2, jnp.int64)
