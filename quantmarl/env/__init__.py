@@ -1,7 +1,9 @@
 """Environments over the market: a jittable multi-agent ``MarketEnv`` (functional), the
 PettingZoo ``parallel_env`` and Gymnasium ``gymnasium_env`` shells (importing this package
-registers ``quantmarl/Market-v0`` with Gymnasium), observation and reward plug-ins."""
+registers ``quantmarl/Market-v0`` with Gymnasium), action-encoding, observation and reward
+plug-ins."""
 
+from quantmarl.env.actions import ActionEncoding, group_action_space, register_action
 from quantmarl.env.functional import (
     AgentGroup,
     EnvConfig,
@@ -14,6 +16,6 @@ from quantmarl.env.observations import register_feature
 from quantmarl.env.pettingzoo import MarketParallelEnv, parallel_env
 from quantmarl.env.rewards import register_reward
 
-__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv", "MarketGymEnv",
-           "MarketParallelEnv", "gymnasium_env", "parallel_env", "register_feature",
-           "register_reward"]
+__all__ = ["ActionEncoding", "AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv",
+           "MarketGymEnv", "MarketParallelEnv", "group_action_space", "gymnasium_env",
+           "parallel_env", "register_action", "register_feature", "register_reward"]

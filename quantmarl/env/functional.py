@@ -5,123 +5,65 @@
 ``obs, state, rewards, terminations, truncations, infos = env.step(key, state, actions, params)``.
 Every dict is keyed by agent name; everything is jittable and vmappable.
 
-Learners come in named groups (``AgentGroup``), e.g. ``market_maker_0``,
-``momentum_0``: each group has its own action encoding, observation spec and
-reward. The rest of the market is the reactive and background population of
-``EnvConfig.market``.
-
-Actions (``AgentGroup.action``):
-
-* ``"discrete"``: ``Discrete(3)``, 0 hold, 1 market buy, 2 market sell of ``trade_size`` lots;
-* ``"limit"``: ``MultiDiscrete([3, n_offsets, n_sizes, 2])``: side (0 hold, 1 buy, 2 sell),
-  limit offset ``i`` ticks on the passive side of the mid, size ``size_unit * (j + 1)`` lots,
-  cancel flag (1 = cancel all resting orders instead);
-* ``"market_maker"``: ``MultiDiscrete([n_offsets, n_offsets, n_sizes])``: bid ``1 + i`` ticks
-  below and ask ``1 + k`` ticks above the mid, ``size_unit * (j + 1)`` lots each side.
-
-An action outside its space is treated as hold by this functional core and
-counted in ``infos[agent]["invalid_action"]`` (the PettingZoo/Gymnasium shells
-raise ``ValueError`` instead). A learner whose marked wealth falls below
-``bankrupt_floor`` of its initial wealth is terminated; its later actions are
-ignored. All learners are truncated at ``episode_length``. With
-``auto_reset`` the state is reset when every learner is done (the returned
-observations are then the new episode's, as in gymnax).
+The configs and state live in :mod:`quantmarl.env.types`, the action encodings in
+:mod:`quantmarl.env.actions`, observation features in :mod:`quantmarl.env.observations`
+and rewards in :mod:`quantmarl.env.rewards`; this module joins them to the market step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 from gymnasium import spaces
 
+from quantmarl.env.actions import get_action, group_action_space
 from quantmarl.env.observations import ObsContext, obs_size, observe, resolve_spec
-from quantmarl.env.rewards import RewardContext, RewardParams, default_reward_params, get_reward
-from quantmarl.market import MarketConfig, MarketParams, default_params, reset, step
-from quantmarl.market.smart import ActionKind, SmartActions
+from quantmarl.env.rewards import RewardContext, default_reward_params, get_reward
+from quantmarl.env.types import AgentGroup, EnvConfig, EnvParams, EnvState
+from quantmarl.market import default_params, reset, step
+from quantmarl.market.smart import SmartActions
 from quantmarl.market.state import MarketState
 
-ACTION_TYPES = ("discrete", "limit", "market_maker")
+__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv"]
 
-
-@dataclass(frozen=True)
-class AgentGroup:
-    """A named group of learners sharing an action encoding, observation spec and reward."""
-
-    name: str = "trader"
-    count: int = 1
-    action: str = "discrete"
-    observation: str | tuple[str, ...] = "default"
-    reward: str = "pnl_inventory"
-    asset: int = 0
-    trade_size: int = 10  # lots per market order ("discrete")
-    n_offsets: int = 5  # tick offsets to choose from ("limit", "market_maker")
-    n_sizes: int = 3  # size buckets ("limit", "market_maker")
-    size_unit: int = 5  # lots per size bucket
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ValueError(f"AgentGroup.name must be an identifier, got {self.name!r}")
-        for f, lo in (("count", 1), ("trade_size", 1), ("n_offsets", 1), ("n_sizes", 1),
-                      ("size_unit", 1), ("asset", 0)):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"AgentGroup.{f} must be an int >= {lo}, got {v!r}")
-        if self.action not in ACTION_TYPES:
-            raise ValueError(f"AgentGroup.action must be one of {ACTION_TYPES}, got "
-                             f"{self.action!r}")
-        resolve_spec(self.observation)
-        get_reward(self.reward)
-
-
-@dataclass(frozen=True)
-class EnvConfig:
-    """Static environment structure (hashable)."""
-
-    groups: tuple[AgentGroup, ...] = (AgentGroup(),)
-    market: MarketConfig = field(default_factory=lambda: MarketConfig(
-        background_orders=64, episode_length=200))
-    auto_reset: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.groups or not all(isinstance(g, AgentGroup) for g in self.groups):
-            raise ValueError("groups must be a non-empty tuple of AgentGroup")
-        names = [g.name for g in self.groups]
-        if len(set(names)) != len(names):
-            raise ValueError(f"group names must be unique, got {names}")
-        for g in self.groups:
-            if g.asset >= self.market.n_assets:
-                raise ValueError(f"AgentGroup {g.name!r}: asset {g.asset} is out of range for "
-                                 f"n_assets={self.market.n_assets}")
-        if not isinstance(self.auto_reset, bool):
-            raise ValueError(f"auto_reset must be a bool, got {self.auto_reset!r}")
-        n = sum(g.count for g in self.groups)
-        if self.market.n_smart != n:  # the learners are the market's smart tier
-            object.__setattr__(self, "market", replace(self.market, n_smart=n))
-
-
-@struct.dataclass
-class EnvParams:
-    market: MarketParams
-    reward: RewardParams
-    bankrupt_floor: jax.Array  # float [] fraction of initial wealth below which a learner is out
-
-
-@struct.dataclass
-class EnvState:
-    market: MarketState
-    wealth: jax.Array  # float32 [n_learners] marked wealth / initial wealth
-    carry: jax.Array  # float32 [n_learners, 2] reward state
-    alive: jax.Array  # bool [n_learners]
-    episode_return: jax.Array  # float32 [n_learners]
+# Former private name of :func:`quantmarl.env.actions.group_action_space` (rl imports it).
+_action_space = group_action_space
 
 
 class MarketEnv:
-    """Functional multi-agent market environment."""
+    """Functional multi-agent market environment.
+
+    Learners come in named groups (:class:`AgentGroup`), e.g. ``market_maker_0``,
+    ``momentum_0``; each group has its own action encoding, observation spec and
+    reward. The rest of the market is the reactive and background population of
+    ``EnvConfig.market``.
+
+    Observation (per agent): float32 ``[obs_size]``, the group's observation spec
+    (features of :mod:`quantmarl.env.observations`, normalised, NaN-free).
+
+    Action (per agent): an int array in the group's encoding's space
+    (:mod:`quantmarl.env.actions`: ``"discrete"`` ``Discrete(3)``, ``"limit"``
+    ``MultiDiscrete([3, n_offsets, n_sizes, 2])``, ``"market_maker"``
+    ``MultiDiscrete([n_offsets, n_offsets, n_sizes])``). An action outside its
+    space is treated as hold and counted in ``infos[agent]["invalid_action"]``
+    (the PettingZoo/Gymnasium shells raise ``ValueError`` instead).
+
+    Reward (per agent): float32 ``[]``, the group's reward
+    (:mod:`quantmarl.env.rewards`) on marked wealth / initial wealth; 0 once done.
+
+    State: :class:`EnvState` (the market state, per-learner wealth, reward carry,
+    alive flags and episode returns).
+
+    Episode ends: a learner whose marked wealth falls below ``bankrupt_floor`` of
+    its initial wealth is terminated; its later actions are ignored. All learners
+    are truncated at ``episode_length``. With ``auto_reset`` the state is reset
+    when every learner is done (the returned observations are then the new
+    episode's, as in gymnax).
+
+    Infos (per agent): ``invalid_action`` (bool), ``wealth`` (float32),
+    ``episode_return`` (float32), ``position`` (int64 lots of the group's asset).
+    """
 
     def __init__(self, config: EnvConfig | None = None):
         self.config = config if config is not None else EnvConfig()
@@ -136,7 +78,7 @@ class MarketEnv:
             g = self.config.groups[gi]
             self._obs_spaces[name] = spaces.Box(-np.inf, np.inf, (obs_size(self._specs[gi]),),
                                                 np.float32)
-            self._act_spaces[name] = _action_space(g)
+            self._act_spaces[name] = group_action_space(g)
 
     # ----- spaces -----
     @property
@@ -266,54 +208,10 @@ class MarketEnv:
         for i, name in enumerate(self.agents):
             g = self.config.groups[self._group_of[i]]
             act = jnp.asarray(actions[name]).astype(jnp.int64).reshape(-1)
-            row, ok = _DECODERS[g.action](act, g)
+            row, ok = get_action(g.action).decode(act, g)
             hold = ~ok | ~state.alive[i]
             rows.append(jax.tree.map(lambda x, h=hold: jnp.where(h, jnp.zeros_like(x), x), row))
             bad.append(~ok)
         smart = jax.tree.map(lambda *xs: jnp.stack(xs), *rows)
         return smart, jnp.stack(bad)
 
-
-def _row(kind, side=0, offset=0, qty=0, offset2=0, qty2=0, asset=0) -> SmartActions:
-    i64 = partial(jnp.asarray, dtype=jnp.int64)
-    return SmartActions(kind=jnp.asarray(kind, jnp.int32), side=i64(side), offset=i64(offset),
-                        qty=i64(qty), offset2=i64(offset2), qty2=i64(qty2),
-                        asset=jnp.asarray(asset, jnp.int32))
-
-
-def _decode_discrete(act, g: AgentGroup):
-    a = act[0]
-    ok = (act.shape[0] == 1) & (a >= 0) & (a <= 2)
-    kind = jnp.where(ok & (a > 0), ActionKind.MARKET, ActionKind.HOLD)
-    return _row(kind, side=jnp.where(a == 1, 1, -1), qty=g.trade_size, asset=g.asset), ok
-
-
-def _decode_limit(act, g: AgentGroup):
-    side_i, off, size, cancel = act[0], act[1], act[2], act[3]
-    ok = ((side_i >= 0) & (side_i <= 2) & (off >= 0) & (off < g.n_offsets) & (size >= 0)
-          & (size < g.n_sizes) & (cancel >= 0) & (cancel <= 1))
-    kind = jnp.select([cancel == 1, side_i == 0], [ActionKind.CANCEL_ALL, ActionKind.HOLD],
-                      ActionKind.LIMIT)
-    return _row(kind, side=jnp.where(side_i == 1, 1, -1), offset=off,
-                qty=g.size_unit * (size + 1), asset=g.asset), ok
-
-
-def _decode_market_maker(act, g: AgentGroup):
-    bid, ask, size = act[0], act[1], act[2]
-    ok = ((bid >= 0) & (bid < g.n_offsets) & (ask >= 0) & (ask < g.n_offsets) & (size >= 0)
-          & (size < g.n_sizes))
-    q = g.size_unit * (size + 1)
-    return _row(ActionKind.QUOTE, offset=bid + 1, qty=q, offset2=ask + 1, qty2=q,
-                asset=g.asset), ok
-
-
-_DECODERS = {"discrete": _decode_discrete, "limit": _decode_limit,
-             "market_maker": _decode_market_maker}
-
-
-def _action_space(g: AgentGroup) -> spaces.Space:
-    if g.action == "discrete":
-        return spaces.Discrete(3)
-    if g.action == "limit":
-        return spaces.MultiDiscrete([3, g.n_offsets, g.n_sizes, 2])
-    return spaces.MultiDiscrete([g.n_offsets, g.n_offsets, g.n_sizes])
