@@ -1,8 +1,11 @@
 """Stress events and market rules as pure JAX.
 
+* :mod:`quantmarl.events.kinds`: the :class:`EventKind` codes and one
+  :class:`EventKindSpec` per kind (magnitude name, meaning and allowed range);
 * :mod:`quantmarl.events.schedule`: :class:`EventSchedule`, a fixed-capacity
   table of scheduled events (flash crash, volatility spike, liquidity shock,
-  news, flash rally), validating constructors and jittable :func:`inject`;
+  news, flash rally), validating constructors, jittable :func:`inject` and
+  :func:`expire_events`;
 * :mod:`quantmarl.events.effects`: :func:`effects_at`, the per-asset
   :class:`Effects` of the events active at a step;
 * :mod:`quantmarl.events.circuit_breaker`: trading halts on large moves and
@@ -27,13 +30,14 @@ from quantmarl.events.effects import (
     effects_at,
     no_effects,
 )
+from quantmarl.events.kinds import EVENT_KINDS, EventKind, EventKindSpec
 from quantmarl.events.schedule import (
     Event,
-    EventKind,
     EventSchedule,
     empty_schedule,
     event_is_valid,
     expire,
+    expire_events,
     flash_crash,
     flash_rally,
     inject,
@@ -45,12 +49,14 @@ from quantmarl.events.schedule import (
 )
 
 __all__ = [
+    "EVENT_KINDS",
     "WITHDRAW_LIQUIDITY_MULT",
     "CircuitBreakerRules",
     "CircuitBreakerState",
     "Effects",
     "Event",
     "EventKind",
+    "EventKindSpec",
     "EventSchedule",
     "active_events",
     "band_limits",
@@ -59,6 +65,7 @@ __all__ = [
     "empty_schedule",
     "event_is_valid",
     "expire",
+    "expire_events",
     "flash_crash",
     "flash_rally",
     "init_breaker",

@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from quantmarl._validate import check_bool, check_int, check_range, is_number
 from quantmarl.types import check_int64
 
 __all__ = [
@@ -123,8 +124,7 @@ def validate_rules(rules: CircuitBreakerRules, history_len: int) -> CircuitBreak
     ``[1, history_len]``, ``halt_steps`` in ``[1, 2**31 - 1]``, ``band`` in
     ``[0, 1)``, ``enabled`` boolean.
     """
-    if isinstance(history_len, bool) or not isinstance(history_len, int) or history_len < 1:
-        raise ValueError(f"history_len must be an int >= 1, got {history_len!r}")
+    check_int("history_len", history_len, 1, allow_numpy=False)
     enabled = np.asarray(rules.enabled)
     if enabled.dtype != np.bool_:
         raise ValueError(f"enabled must be a bool, got dtype {enabled.dtype}")
@@ -164,18 +164,15 @@ def breaker_rules(
 ) -> CircuitBreakerRules:
     """Build validated :class:`CircuitBreakerRules` (``window <= history_len`` if given)."""
     for name, v in (("window", window), ("halt_steps", halt_steps)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must be an int, got {v!r}")
+        check_int(name, v)
     for name, v in (("threshold", threshold), ("band", band)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if not is_number(v):
             raise ValueError(f"{name} must be a float, got {v!r}")
         if not math.isfinite(float(v)):
             raise ValueError(f"{name} must be finite, got {v!r}")
-    if not isinstance(enabled, (bool, np.bool_)):
-        raise ValueError(f"enabled must be a bool, got {enabled!r}")
+    check_bool("enabled", enabled, allow_numpy=True)
     for name, v in (("window", window), ("halt_steps", halt_steps)):
-        if not 1 <= int(v) <= _INT32_MAX:
-            raise ValueError(f"{name} must be in [1, {_INT32_MAX}] steps, got {v}")
+        check_range(name, int(v), 1, _INT32_MAX, unit="steps")
     rules = CircuitBreakerRules(
         enabled=jnp.asarray(bool(enabled)),
         threshold=jnp.asarray(threshold, jnp.float32),
@@ -189,14 +186,7 @@ def breaker_rules(
 def init_breaker(price0: jax.Array, history_len: int) -> CircuitBreakerState:
     """Fresh state: the history holds ``history_len`` copies of ``price0`` (int64 ``[A]``)."""
     check_int64("price0", price0)
-    if (
-        isinstance(history_len, bool)
-        or not isinstance(history_len, int)
-        or not 1 <= history_len <= _MAX_HISTORY
-    ):
-        raise ValueError(
-            f"history_len (W) must be an int in [1, {_MAX_HISTORY}], got {history_len!r}"
-        )
+    check_int("history_len (W)", history_len, 1, _MAX_HISTORY, allow_numpy=False)
     price0 = jnp.asarray(price0, jnp.int64)
     if price0.ndim != 1:
         raise ValueError(f"price0 must be a 1-D array [A] of ticks, got shape {price0.shape}")

@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from quantmarl._validate import is_int
 from quantmarl.events.schedule import EventKind, EventSchedule
 
 __all__ = ["WITHDRAW_LIQUIDITY_MULT", "Effects", "active_events", "effects_at", "no_effects"]
@@ -60,7 +61,7 @@ class Effects:
 
 
 def _check_n_assets(n_assets: object) -> int:
-    if isinstance(n_assets, bool) or not isinstance(n_assets, int) or n_assets < 1:
+    if not is_int(n_assets, allow_numpy=False) or n_assets < 1:
         raise ValueError(f"n_assets must be a Python int >= 1 (static), got {n_assets!r}")
     return n_assets
 

@@ -11,14 +11,10 @@ Timing. An event acts on the steps ``start <= step < start + duration``
 (``duration >= 1`` steps); see :func:`quantmarl.events.effects.effects_at` for
 how active events turn into per-asset effects.
 
-Magnitudes are float32 statistics (never money):
-
-* flash crash / flash rally: fractional price move over the whole event, in
-  ``(0, 1)`` (``0.1`` = 10%);
-* volatility spike: multiplier on fundamental volatility, ``>= 1``;
-* liquidity shock: multiplier on market-maker spreads, ``>= 1``;
-* news: fractional jump of the fundamental value, ``> -1`` (signed;
-  ``0.05`` = +5%), always ``duration == 1``.
+Magnitudes are float32 statistics (never money): a fractional price move for
+flash crashes and rallies, a multiplier for volatility spikes and liquidity
+shocks, a signed fractional jump for news (always ``duration == 1``); the
+allowed ranges are in :data:`quantmarl.events.kinds.EVENT_KINDS`.
 
 ``asset`` is an asset index, or ``-1`` for all assets. An index at or beyond
 the market's asset count affects nothing (pass ``n_assets`` to
@@ -32,7 +28,6 @@ invalid), so the caller can count what was lost -- never silently.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 
@@ -41,6 +36,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from quantmarl._validate import check_int
+from quantmarl.events.kinds import EVENT_KINDS, EventKind, EventKindSpec, kind_codes_text
+
 __all__ = [
     "Event",
     "EventKind",
@@ -48,6 +46,7 @@ __all__ = [
     "empty_schedule",
     "event_is_valid",
     "expire",
+    "expire_events",
     "flash_crash",
     "flash_rally",
     "inject",
@@ -60,17 +59,6 @@ __all__ = [
 
 _INT32_MAX = 2**31 - 1
 _MAX_CAPACITY = 1 << 16
-
-
-class EventKind(enum.IntEnum):
-    """Event type codes (int32). ``NONE`` marks an empty schedule row."""
-
-    NONE = 0
-    FLASH_CRASH = 1
-    VOLATILITY_SPIKE = 2
-    LIQUIDITY_SHOCK = 3
-    NEWS = 4
-    FLASH_RALLY = 5
 
 
 @struct.dataclass
@@ -102,35 +90,11 @@ class EventSchedule:
 
 # ----------------------------------------------------------------------------- validation
 
-# kind -> (lower bound, lower inclusive, upper bound, upper inclusive, description)
-_MAGNITUDE_RANGE: dict[EventKind, tuple[float, bool, float, bool, str]] = {
-    EventKind.FLASH_CRASH: (0.0, False, 1.0, False, "fractional price move"),
-    EventKind.FLASH_RALLY: (0.0, False, 1.0, False, "fractional price move"),
-    EventKind.VOLATILITY_SPIKE: (1.0, True, math.inf, False, "volatility multiplier"),
-    EventKind.LIQUIDITY_SHOCK: (1.0, True, math.inf, False, "spread multiplier"),
-    EventKind.NEWS: (-1.0, False, math.inf, False, "fractional fundamental jump"),
-}
-_MAGNITUDE_NAME = {
-    EventKind.FLASH_CRASH: "magnitude",
-    EventKind.FLASH_RALLY: "magnitude",
-    EventKind.VOLATILITY_SPIKE: "multiplier",
-    EventKind.LIQUIDITY_SHOCK: "multiplier",
-    EventKind.NEWS: "jump",
-}
-
-
-def _range_text(lo: float, lo_inc: bool, hi: float, hi_inc: bool) -> str:
-    left = "[" if lo_inc else "("
-    right = "]" if hi_inc and math.isfinite(hi) else ")"
-    hi_s = "inf" if not math.isfinite(hi) else f"{hi:g}"
-    return f"{left}{lo:g}, {hi_s}{right}"
-
-
 _INT_RANGE = {
     "start": f"an int in [0, {_INT32_MAX - 1}] steps",
     "duration": f"an int in [1, {_INT32_MAX}] steps",
     "asset": "an int >= 0 (asset index) or -1 (all assets), i.e. in [-1, inf)",
-    "kind": "an EventKind code in [1, 5]",
+    "kind": f"an EventKind code in {kind_codes_text()}",
 }
 
 
@@ -146,13 +110,16 @@ def _as_int(where: str, name: str, value: object) -> int:
     raise bad
 
 
-def _as_float(where: str, kind: EventKind, value: object) -> float:
-    """Python float (range checked later; NaN and inf fail the range check)."""
-    lo, lo_inc, hi, hi_inc, what = _MAGNITUDE_RANGE[kind]
-    bad = ValueError(
-        f"{where}: {_MAGNITUDE_NAME[kind]} ({what}) must be a float in "
-        f"{_range_text(lo, lo_inc, hi, hi_inc)}, got {value!r}"
+def _magnitude_error(where: str, spec: EventKindSpec, value: object, what: str) -> ValueError:
+    return ValueError(
+        f"{where}: {spec.magnitude_name} ({spec.meaning}) must be {what}"
+        f"{spec.range_text()}, got {value!r}"
     )
+
+
+def _as_float(where: str, spec: EventKindSpec, value: object) -> float:
+    """Python float (range checked later; NaN and inf fail the range check)."""
+    bad = _magnitude_error(where, spec, value, "a float in ")
     if isinstance(value, (bool, np.bool_)):
         raise bad
     try:
@@ -167,23 +134,21 @@ def _as_float(where: str, kind: EventKind, value: object) -> float:
 
 
 def _check_fields(
-    where: str, kind: EventKind, magnitude: float, duration: int, start: int, asset: int
+    where: str, spec: EventKindSpec, magnitude: float, duration: int, start: int, asset: int
 ) -> None:
-    lo, lo_inc, hi, hi_inc, what = _MAGNITUDE_RANGE[kind]
     # The table stores float32: check the value that will actually be stored.
     with np.errstate(over="ignore"):  # beyond float32 range -> inf, refused below
         m32 = float(np.float32(magnitude))
-    ok = (m32 >= lo if lo_inc else m32 > lo) and (m32 <= hi if hi_inc else m32 < hi)
-    if not ok or not math.isfinite(m32):
-        raise ValueError(
-            f"{where}: {_MAGNITUDE_NAME[kind]} ({what}) must be in "
-            f"{_range_text(lo, lo_inc, hi, hi_inc)}, got {magnitude!r}"
-        )
+    if not spec.magnitude_ok(m32) or not math.isfinite(m32):
+        raise _magnitude_error(where, spec, magnitude, "in ")
     if not 0 <= start <= _INT32_MAX - 1:
         raise ValueError(f"{where}: start must be {_INT_RANGE['start']}, got {start}")
-    if kind == EventKind.NEWS:
+    if spec.single_step:
         if duration != 1:
-            raise ValueError(f"{where}: duration must be 1 for a news event, got {duration}")
+            kind_text = spec.kind.name.lower().replace("_", " ")
+            raise ValueError(
+                f"{where}: duration must be 1 for a {kind_text} event, got {duration}"
+            )
     elif not 1 <= duration <= _INT32_MAX - start:
         raise ValueError(
             f"{where}: duration must be in [1, {_INT32_MAX - start}] steps "
@@ -194,13 +159,16 @@ def _check_fields(
 
 
 def _make(
-    where: str, kind: EventKind, magnitude: object, duration: object, start: object, asset: object
+    kind: EventKind, magnitude: object, duration: object, start: object, asset: object
 ) -> Event:
-    m = _as_float(where, kind, magnitude)
+    """A validated event; errors name the kind's constructor (``flash_crash: ...``)."""
+    spec = EVENT_KINDS[kind]
+    where = spec.constructor
+    m = _as_float(where, spec, magnitude)
     d = _as_int(where, "duration", duration)
     s = _as_int(where, "start", start)
     a = _as_int(where, "asset", asset)
-    _check_fields(where, kind, m, d, s, a)
+    _check_fields(where, spec, m, d, s, a)
     return Event(
         kind=jnp.asarray(int(kind), jnp.int32),
         start=jnp.asarray(s, jnp.int32),
@@ -219,15 +187,15 @@ def validate_event(event: Event, n_assets: int | None = None) -> Event:
     if not isinstance(event, Event):
         raise ValueError(f"event must be an Event (see flash_crash & co.), got {event!r}")
     k = _as_int("event", "kind", event.kind)
-    if k not in {int(e) for e in EventKind} or k == EventKind.NONE:
-        raise ValueError(f"event: kind must be an EventKind code in [1, 5], got {k}")
-    kind = EventKind(k)
-    where = kind.name.lower()
-    m = _as_float(where, kind, event.magnitude)
+    if k not in EVENT_KINDS:
+        raise ValueError(f"event: kind must be {_INT_RANGE['kind']}, got {k}")
+    spec = EVENT_KINDS[EventKind(k)]
+    where = spec.kind.name.lower()
+    m = _as_float(where, spec, event.magnitude)
     d = _as_int(where, "duration", event.duration)
     s = _as_int(where, "start", event.start)
     a = _as_int(where, "asset", event.asset)
-    _check_fields(where, kind, m, d, s, a)
+    _check_fields(where, spec, m, d, s, a)
     if n_assets is not None and a >= n_assets:
         raise ValueError(
             f"{where}: asset must be in [-1, {n_assets - 1}] (n_assets={n_assets}), got {a}"
@@ -242,44 +210,38 @@ def flash_crash(magnitude: float, duration: int, start: int, asset: int = -1) ->
     """Flash crash: sell pressure pushing the price down by ``magnitude`` (in (0, 1))
     in total, spread evenly over ``duration`` steps from ``start``; market makers
     withdraw while it lasts."""
-    return _make("flash_crash", EventKind.FLASH_CRASH, magnitude, duration, start, asset)
+    return _make(EventKind.FLASH_CRASH, magnitude, duration, start, asset)
 
 
 def flash_rally(magnitude: float, duration: int, start: int, asset: int = -1) -> Event:
     """Flash rally: the mirror of :func:`flash_crash` (buy pressure, price up by
     ``magnitude`` in (0, 1) in total over ``duration`` steps)."""
-    return _make("flash_rally", EventKind.FLASH_RALLY, magnitude, duration, start, asset)
+    return _make(EventKind.FLASH_RALLY, magnitude, duration, start, asset)
 
 
 def volatility_spike(multiplier: float, duration: int, start: int, asset: int = -1) -> Event:
     """Volatility spike: fundamental volatility and background order-size
     dispersion times ``multiplier`` (>= 1) for ``duration`` steps."""
-    return _make("volatility_spike", EventKind.VOLATILITY_SPIKE, multiplier, duration, start, asset)
+    return _make(EventKind.VOLATILITY_SPIKE, multiplier, duration, start, asset)
 
 
 def liquidity_shock(multiplier: float, duration: int, start: int, asset: int = -1) -> Event:
     """Liquidity shock: market-maker spreads times ``multiplier`` (>= 1) and
     background limit-order arrival divided by it, for ``duration`` steps."""
-    return _make("liquidity_shock", EventKind.LIQUIDITY_SHOCK, multiplier, duration, start, asset)
+    return _make(EventKind.LIQUIDITY_SHOCK, multiplier, duration, start, asset)
 
 
 def news_event(jump: float, start: int, asset: int = -1) -> Event:
     """News: the fundamental value jumps by the fraction ``jump`` (> -1, signed)
     at step ``start`` (duration 1)."""
-    return _make("news_event", EventKind.NEWS, jump, 1, start, asset)
+    return _make(EventKind.NEWS, jump, 1, start, asset)
 
 
 # ----------------------------------------------------------------------------- tables
 
 
 def _check_capacity(capacity: object) -> int:
-    if (
-        isinstance(capacity, bool)
-        or not isinstance(capacity, int)
-        or not 1 <= capacity <= _MAX_CAPACITY
-    ):
-        raise ValueError(f"capacity must be an int in [1, {_MAX_CAPACITY}], got {capacity!r}")
-    return capacity
+    return check_int("capacity", capacity, 1, _MAX_CAPACITY, allow_numpy=False)
 
 
 def empty_schedule(capacity: int = 8) -> EventSchedule:
@@ -309,10 +271,8 @@ def make_schedule(
             f"events: {len(events)} events do not fit a schedule of capacity {capacity} "
             f"(allowed: at most {capacity}); raise capacity"
         )
-    if n_assets is not None and (
-        isinstance(n_assets, bool) or not isinstance(n_assets, int) or n_assets < 1
-    ):
-        raise ValueError(f"n_assets must be an int >= 1, got {n_assets!r}")
+    if n_assets is not None:
+        check_int("n_assets", n_assets, 1, allow_numpy=False)
     kind = np.zeros((capacity,), np.int32)
     start = np.zeros((capacity,), np.int32)
     duration = np.zeros((capacity,), np.int32)
@@ -335,28 +295,32 @@ def make_schedule(
 
 
 def event_is_valid(event: Event) -> jax.Array:
-    """bool ``[]``: the jittable form of the constructors' checks (kind NONE is invalid)."""
+    """bool ``[]``: the jittable form of the constructors' checks (kind NONE is invalid).
+
+    The magnitude and duration checks come from :data:`~quantmarl.events.kinds.EVENT_KINDS`.
+    """
     kind = jnp.asarray(event.kind, jnp.int32)
     start = jnp.asarray(event.start).astype(jnp.int64)
     duration = jnp.asarray(event.duration).astype(jnp.int64)
     m = jnp.asarray(event.magnitude, jnp.float32)
     asset = jnp.asarray(event.asset).astype(jnp.int64)
+    specs = tuple(EVENT_KINDS.values())
     mag_ok = jnp.select(
-        [
-            (kind == EventKind.FLASH_CRASH) | (kind == EventKind.FLASH_RALLY),
-            (kind == EventKind.VOLATILITY_SPIKE) | (kind == EventKind.LIQUIDITY_SHOCK),
-            kind == EventKind.NEWS,
-        ],
-        [(m > 0) & (m < 1), m >= 1, m > -1],
+        [kind == spec.kind for spec in specs],
+        [spec.magnitude_ok(m) for spec in specs],
         default=False,
     )
+    single_step = jnp.zeros((), jnp.bool_)
+    for spec in specs:
+        if spec.single_step:
+            single_step = single_step | (kind == spec.kind)
     return (
         mag_ok
         & jnp.isfinite(m)
         & (start >= 0)
         & (duration >= 1)
         & (start + duration <= _INT32_MAX)
-        & ((kind != EventKind.NEWS) | (duration == 1))
+        & (~single_step | (duration == 1))
         & (asset >= -1)
     )
 
@@ -391,7 +355,7 @@ def inject(schedule: EventSchedule, event: Event) -> tuple[EventSchedule, jax.Ar
     return new, wanted & ~write
 
 
-def expire(schedule: EventSchedule, step: jax.Array | int) -> EventSchedule:
+def expire_events(schedule: EventSchedule, step: jax.Array | int) -> EventSchedule:
     """Empty the rows of events that have finished (``start + duration <= step``).
 
     Jittable; call it once per step (or now and then) so that :func:`inject`
@@ -407,3 +371,6 @@ def expire(schedule: EventSchedule, step: jax.Array | int) -> EventSchedule:
         magnitude=jnp.where(done, jnp.float32(0), schedule.magnitude),
         asset=jnp.where(done, -1, schedule.asset),
     )
+
+
+expire = expire_events  # the former name, kept for existing callers
