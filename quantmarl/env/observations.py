@@ -5,18 +5,38 @@ A feature is ``fn(ctx) -> float32 [n_smart, width]`` over an
 widths add up to the vector's length. Users add features with
 :func:`register_feature` without touching the core.
 
-Default spec (13 features), for the learner's asset:
-``price`` (last / initial price - 1), ``fundamental`` (fundamental / last - 1),
-``volatility`` (per-step return std x 100), ``spread`` (ticks / last x 1e4,
-i.e. basis points; 0 when a side is empty), ``imbalance`` (top-of-book,
-[-1, 1]), ``returns`` (5 most recent log returns x 100), ``inventory``
-(position / max_position), ``cash_ratio`` (cash / initial cash - 1) and
-``time_left`` (fraction of the episode remaining).
-Extended spec (15) adds ``rsi`` (14-step RSI / 100 - 0.5) and ``momentum``
-(10-step log return x 100). ``depth`` adds the top-k depth ladder
-(bid and ask lots per level / 1000). ``basis`` (not in a named spec) is the
-learner's asset log return since the start minus the mean over all assets,
-x 100: the index-arbitrage signal (0 in a one-asset market).
+Features, for the learner's asset (``r`` are its per-step log returns, newest
+last, from the price history plus the last price, each price floored at 1 tick,
+in float32):
+
+==============  =====  ============================================================
+name            width  value
+==============  =====  ============================================================
+``price``       1      last price / initial price - 1
+``fundamental`` 1      fundamental value (whole ticks) / last price - 1
+``volatility``  1      the market's EWMA std of per-step log returns x 100
+``spread``      1      best ask - best bid in ticks / last price x 1e4 (basis points);
+                       0 when a side is empty (and before the first step)
+``imbalance``   1      (bid lots - ask lots) / (bid + ask lots) within the recorded
+                       depth levels, in [-1, 1]; 0 when empty (and before the first step)
+``returns``     5      the 5 most recent ``r`` x 100
+``inventory``   1      position in the asset / max_position
+``cash_ratio``  1      cash / initial cash - 1
+``time_left``   1      fraction of the episode remaining, 1 - step / episode_length
+``gain_ratio``  1      ``G / (G + L) - 0.5`` over the 14 most recent ``r``, with
+                       ``G = sum(max(r, 0))`` and ``L = sum(max(-r, 0))`` (plain sums, not
+                       Wilder's smoothing, so not ``quant.indicators.rsi``); 0 when
+                       ``G + L == 0``
+``momentum``    1      sum of the 10 most recent ``r`` x 100 (the 10-step log return)
+``depth``       2      bid lots and ask lots within the recorded depth levels / 1000
+``basis``       1      ``log(last / initial)`` of the asset minus its mean over all
+                       assets, x 100: the index-arbitrage signal (0 with one asset)
+==============  =====  ============================================================
+
+When the history holds fewer returns than a feature asks for, it uses those
+there are. Named specs (:data:`SPECS`): ``default`` (13 values: ``price`` to
+``time_left``), ``extended`` (15: adds ``gain_ratio`` and ``momentum``) and
+``extended_depth`` (17: adds ``depth``). ``basis`` is in no named spec.
 """
 
 from __future__ import annotations
@@ -104,12 +124,13 @@ def _time_left(ctx):
     return jnp.broadcast_to(ctx.time_left, ctx.cash.shape)[:, None]
 
 
-def _rsi(ctx):
+def _gain_ratio(ctx):
+    """Share of the last 14 log returns' absolute size that was upward, minus 0.5."""
     r = _log_returns(ctx, 14)
     gain = jnp.sum(jnp.maximum(r, 0.0), axis=1)
     loss = jnp.sum(jnp.maximum(-r, 0.0), axis=1)
-    rsi = jnp.where(gain + loss > 0, gain / jnp.maximum(gain + loss, 1e-12), 0.5)
-    return (rsi - 0.5)[:, None]
+    share = jnp.where(gain + loss > 0, gain / jnp.maximum(gain + loss, 1e-12), 0.5)
+    return (share - 0.5)[:, None]
 
 
 def _momentum(ctx):
@@ -136,7 +157,7 @@ FEATURES: dict[str, tuple[Feature, int]] = {
     "inventory": (_inventory, 1),
     "cash_ratio": (_cash_ratio, 1),
     "time_left": (_time_left, 1),
-    "rsi": (_rsi, 1),
+    "gain_ratio": (_gain_ratio, 1),
     "momentum": (_momentum, 1),
     "depth": (_depth, 2),
     "basis": (_basis, 1),
@@ -146,7 +167,7 @@ SPECS: dict[str, tuple[str, ...]] = {
     "default": ("price", "fundamental", "volatility", "spread", "imbalance", "returns",
                 "inventory", "cash_ratio", "time_left"),
 }
-SPECS["extended"] = SPECS["default"] + ("rsi", "momentum")
+SPECS["extended"] = SPECS["default"] + ("gain_ratio", "momentum")
 SPECS["extended_depth"] = SPECS["extended"] + ("depth",)
 
 

@@ -1,4 +1,4 @@
-"""The functional MarketEnv: spaces, observations, rewards, actions, episode ends, jit/vmap."""
+"""The functional MarketEnv: spaces, observation shapes, actions, episode ends, jit/vmap."""
 
 from __future__ import annotations
 
@@ -11,21 +11,6 @@ import numpy as np
 import pytest
 
 from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
-from quantmarl.env.observations import (
-    FEATURES,
-    ObsContext,
-    obs_size,
-    observe,
-    register_feature,
-    resolve_spec,
-)
-from quantmarl.env.rewards import (
-    REWARDS,
-    RewardContext,
-    default_reward_params,
-    get_reward,
-    register_reward,
-)
 from quantmarl.market import MarketConfig
 
 MARKET = MarketConfig(reactive=(("market_maker", 2), ("fundamental", 6), ("noise", 8)),
@@ -68,53 +53,6 @@ def test_agents_spaces_and_obs_shapes(env, jitted):
     for agent, o in obs.items():
         assert o.dtype == jnp.float32 and o.shape == env.observation_space(agent).shape
         assert np.all(np.isfinite(np.asarray(o)))
-
-
-def test_observation_features_on_a_hand_built_context():
-    ctx = ObsContext(
-        last_price=jnp.array([110], jnp.int64), initial_price=jnp.array([100], jnp.int64),
-        fundamental=jnp.array([121], jnp.int64),
-        history=jnp.array([[100], [100], [100], [100], [100], [110]], jnp.int64),
-        volatility=jnp.array([0.02], jnp.float32), spread=jnp.array([2], jnp.int64),
-        imbalance=jnp.array([0.25], jnp.float32), depth=jnp.array([[300, 100]], jnp.int64),
-        asset=jnp.array([0], jnp.int32), position=jnp.array([[50]], jnp.int64),
-        cash=jnp.array([900], jnp.int64), initial_cash=jnp.asarray(1000, jnp.int64),
-        max_position=jnp.asarray(200, jnp.int64), time_left=jnp.asarray(0.5, jnp.float32),
-    )
-    v = np.asarray(observe(ctx, resolve_spec("default")))[0]
-    assert v.shape == (13,)
-    expected = [0.1, 0.1, 2.0, 2 / 110 * 1e4, 0.25, 0.0, 0.0, 0.0, 100 * np.log(1.1), 0.0,
-                0.25, -0.1, 0.5]
-    np.testing.assert_allclose(v, expected, rtol=1e-5, atol=1e-6)
-    assert obs_size(resolve_spec("extended_depth")) == 17
-    depth = np.asarray(observe(ctx, ("depth",)))[0]
-    np.testing.assert_allclose(depth, [0.3, 0.1], rtol=1e-6)  # float32
-
-
-def test_feature_and_reward_registries():
-    register_feature("const_one_test", lambda ctx: jnp.ones((ctx.asset.shape[0], 2)), 2)
-    assert FEATURES["const_one_test"][1] == 2
-    with pytest.raises(ValueError, match="new non-empty"):
-        register_feature("price", lambda ctx: ctx, 1)
-    with pytest.raises(ValueError, match="unknown observation features"):
-        resolve_spec(("price", "nope"))
-    register_reward("double_pnl_test", lambda c, p: (2 * (c.wealth - c.prev_wealth), c.carry))
-    assert "double_pnl_test" in REWARDS
-    with pytest.raises(ValueError, match="unknown reward"):
-        get_reward("nope")
-
-
-def test_reward_values_by_hand():
-    p = default_reward_params()
-    ctx = RewardContext(wealth=jnp.array([1.02]), prev_wealth=jnp.array([1.0]),
-                        inventory=jnp.array([0.5]), carry=jnp.array([[0.0, 0.0001]]))
-    assert np.isclose(float(get_reward("pnl")(ctx, p)[0][0]), 0.02)
-    assert np.isclose(float(get_reward("pnl_inventory")(ctx, p)[0][0]), 0.02 - 1e-3 * 0.25)
-    d, carry = get_reward("sharpe")(ctx, p)
-    r, a, b = 0.02, 0.0, 0.0001
-    expected = (b * (r - a) - 0.5 * a * (r * r - b)) / (b - a * a) ** 1.5
-    assert np.isclose(float(d[0]), min(expected, 10.0), rtol=1e-5)
-    assert np.allclose(np.asarray(carry[0]), [0.01 * r, b + 0.01 * (r * r - b)])
 
 
 def test_invalid_actions_are_hold_and_counted(env, jitted):
@@ -181,14 +119,3 @@ def test_vmap_over_envs_matches_loop(env):
         _, st = env.reset(keys[i], p)
         single = jax.jit(env.step)(keys[i], st, jax.tree.map(lambda x, i=i: x[i], acts), p)
         chex.assert_trees_all_equal(single[2], jax.tree.map(lambda x, i=i: x[i], out[2]))
-
-
-def test_bad_config_errors():
-    with pytest.raises(ValueError, match="action must be one of"):
-        AgentGroup("x", 1, action="teleport")
-    with pytest.raises(ValueError, match="count must be an int >= 1"):
-        AgentGroup("x", 0)
-    with pytest.raises(ValueError, match="group names must be unique"):
-        EnvConfig(groups=(AgentGroup("a"), AgentGroup("a")))
-    with pytest.raises(ValueError, match="asset 1 is out of range"):
-        EnvConfig(groups=(AgentGroup("a", asset=1),))
