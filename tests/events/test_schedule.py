@@ -15,6 +15,7 @@ from quantmarl.events import (
     empty_schedule,
     event_is_valid,
     expire,
+    expire_events,
     flash_crash,
     flash_rally,
     inject,
@@ -225,6 +226,7 @@ def test_expire_frees_finished_rows():
     s2, dropped = inject(expire(s, 5), flash_rally(0.1, 2, 6))
     assert not bool(dropped)
     assert rows(s2)[0] == (5, 6, 2, F32(0.1), -1)
+    assert expire is expire_events  # the old name stays importable
 
 
 def test_event_kind_codes():
