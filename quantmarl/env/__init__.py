@@ -10,6 +10,7 @@ from quantmarl.env.functional import (
     EnvParams,
     EnvState,
     MarketEnv,
+    split_step_key,
 )
 from quantmarl.env.gymnasium import MarketGymEnv, gymnasium_env
 from quantmarl.env.observations import register_feature
@@ -18,4 +19,5 @@ from quantmarl.env.rewards import register_reward
 
 __all__ = ["ActionEncoding", "AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv",
            "MarketGymEnv", "MarketParallelEnv", "group_action_space", "gymnasium_env",
-           "parallel_env", "register_action", "register_feature", "register_reward"]
+           "parallel_env", "register_action", "register_feature", "register_reward",
+           "split_step_key"]

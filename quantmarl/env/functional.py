@@ -25,7 +25,15 @@ from quantmarl.market import default_params, reset, step
 from quantmarl.market.smart import SmartActions
 from quantmarl.market.state import MarketState
 
-__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv"]
+__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv", "split_step_key"]
+
+def split_step_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The env step's key scheme: ``(k_market, k_reset)``, ``k_market`` for the market step,
+    ``k_reset`` for the auto-reset. Code that replays the env's market without the env
+    (e.g. a control arm of a paired experiment) calls this to draw the same market keys."""
+    k_market, k_reset = jax.random.split(key)
+    return k_market, k_reset
+
 
 # Former private name of :func:`quantmarl.env.actions.group_action_space` (rl imports it).
 _action_space = group_action_space
@@ -98,6 +106,8 @@ class MarketEnv:
 
     # ----- core -----
     def reset(self, key: jax.Array, params: EnvParams | None = None):
+        """``(obs, state)``: a fresh market from ``key`` (``params`` default:
+        :attr:`default_params`)."""
         params = self.default_params if params is None else params
         market = reset(key, self.config.market, params.market)
         n = self.num_agents
@@ -108,6 +118,8 @@ class MarketEnv:
         return self._obs(state, params, None), state
 
     def step(self, key: jax.Array, state: EnvState, actions: dict, params: EnvParams | None = None):
+        """``(obs, state, rewards, terminations, truncations, infos)`` after one market step;
+        ``key`` is split by :func:`split_step_key`."""
         *out, _ = self.step_with_record(key, state, actions, params)
         return tuple(out)
 
@@ -116,9 +128,9 @@ class MarketEnv:
         """:meth:`step`, plus the market's :class:`~quantmarl.market.state.StepRecord` of the
         step (prices, volumes, spreads, depth, per-account trades) as a seventh output."""
         params = self.default_params if params is None else params
-        k_step, k_reset = jax.random.split(key)
+        k_market, k_reset = split_step_key(key)
         smart, invalid = self._decode(actions, state)
-        market, record = step(k_step, state.market, smart, self.config.market, params.market)
+        market, record = step(k_market, state.market, smart, self.config.market, params.market)
         wealth = self._wealth(market, params)
         reward, carry = self._rewards(state, market, wealth, params)
         reward = jnp.where(state.alive, reward, 0.0)

@@ -47,6 +47,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from quantmarl._validate import check_int
+
 F32 = jnp.float32
 
 
@@ -175,8 +177,7 @@ def register_feature(name: str, fn: Feature, width: int) -> None:
     """Add a feature ``fn(ctx) -> float32 [n_smart, width]`` under ``name``."""
     if not isinstance(name, str) or not name or name in FEATURES:
         raise ValueError(f"feature name must be a new non-empty string, got {name!r}")
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"feature width must be an int >= 1, got {width!r}")
+    check_int("feature width", width, 1, allow_numpy=False)
     FEATURES[name] = (fn, width)
 
 

@@ -30,6 +30,8 @@ F32 = jnp.float32
 
 @struct.dataclass
 class RewardContext:
+    """What rewards may read (one market, ``n_smart`` learners)."""
+
     wealth: jax.Array  # float32 [n_smart] marked wealth / initial wealth, after the step
     prev_wealth: jax.Array  # float32 [n_smart] before the step
     inventory: jax.Array  # float32 [n_smart] position in the learner's asset / max_position
@@ -38,8 +40,10 @@ class RewardContext:
 
 @struct.dataclass
 class RewardParams:
-    inventory_penalty: jax.Array  # float [] weight of the squared inventory penalty
-    sharpe_eta: jax.Array  # float [] EMA rate of the differential Sharpe ratio
+    """Reward weights (a pytree; part of ``EnvParams``)."""
+
+    inventory_penalty: jax.Array  # float32 [] weight of the squared inventory penalty
+    sharpe_eta: jax.Array  # float32 [] EMA rate of the differential Sharpe ratio
 
 
 def default_reward_params() -> RewardParams:
