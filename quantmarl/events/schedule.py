@@ -68,7 +68,7 @@ class Event:
     kind: jax.Array  # int32 [] EventKind code
     start: jax.Array  # int32 [] first step the event acts
     duration: jax.Array  # int32 [] steps the event acts (>= 1)
-    magnitude: jax.Array  # float32 [] fraction / multiplier, see module docstring
+    magnitude: jax.Array  # float32 [] fraction or multiplier by kind (EVENT_KINDS)
     asset: jax.Array  # int32 [] asset index, or -1 for all assets
 
 
@@ -79,7 +79,7 @@ class EventSchedule:
     kind: jax.Array  # int32 [E] EventKind code; NONE = empty row
     start: jax.Array  # int32 [E] first step the event acts
     duration: jax.Array  # int32 [E] steps (>= 1)
-    magnitude: jax.Array  # float32 [E] fraction / multiplier, see module docstring
+    magnitude: jax.Array  # float32 [E] fraction or multiplier by kind (EVENT_KINDS)
     asset: jax.Array  # int32 [E] asset index, or -1 for all assets
 
     @property
