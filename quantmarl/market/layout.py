@@ -46,8 +46,13 @@ def concat(parts: list[jax.Array], axis: int = -1) -> jax.Array:
 
     XLA:CPU emits slow code for a fused concatenate of many operands (a branch
     per element); copying each part into place is several times faster. The
-    optimization barrier on the buffer keeps XLA from turning the writes back
-    into a concatenate.
+    optimization barrier on the empty buffer keeps XLA's simplifier from
+    rewriting writes into zeros as ``pad`` ops (it does not restore a
+    concatenate); it is gone from the compiled program (on CPU before fusion
+    runs), so it costs nothing there. Measured (2 shared CPU cores, jax 0.10):
+    100k-agent step, 10 writes become pads without it; a 6-part, 200k-element
+    concat-and-reduce takes 273 us with it, 365 us without, 299 us as
+    ``jnp.concatenate`` (best of 7).
     """
     parts = [p for p in parts if p.shape[axis] > 0]
     if len(parts) == 1:
