@@ -82,6 +82,27 @@ def update_intensity(
     return params.base_intensity + jnp.maximum(excess, 0.0)
 
 
+def reference_price(
+    key: jax.Array,
+    last_price: jax.Array,
+    log_fundamental: jax.Array,
+    vol_mult: jax.Array,
+    params: BackgroundParams,
+) -> jax.Array:
+    """The price the flow is drawn around this step: int64 [A] ticks (>= 1).
+
+    The last price (int64 [A]) moved by the population's sentiment (a log
+    drift with std ``drift_sigma * vol_mult``, ``vol_mult`` float [A] from the
+    events) and leaning toward value: ``value_pull`` of the log gap to the
+    fundamental (``log_fundamental`` float64 [A], log ticks) is closed.
+    """
+    drift = params.drift_sigma * vol_mult * jax.random.normal(key, last_price.shape)
+    log_last = jnp.log(last_price.astype(jnp.float64))
+    lean = params.value_pull.astype(jnp.float64) * (log_fundamental - log_last)
+    ref = jnp.maximum(jnp.round(jnp.exp(log_last + drift.astype(jnp.float64) + lean)), 1)
+    return ref.astype(jnp.int64)
+
+
 def sample_orders(
     key: jax.Array,
     last_price: jax.Array,

@@ -11,9 +11,10 @@ from quantmarl.market.config import (
     default_params,
     validate_params,
 )
+from quantmarl.market.reset import reset
 from quantmarl.market.smart import ActionKind, SmartActions, hold
 from quantmarl.market.state import MarketState, Rejection, StepRecord
-from quantmarl.market.step import reset, run, step
+from quantmarl.market.step import run, step
 
 __all__ = [
     "ActionKind",

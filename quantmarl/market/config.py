@@ -16,7 +16,7 @@ import numpy as np
 from flax import struct
 
 from quantmarl.agents.background import BackgroundParams, default_background
-from quantmarl.agents.reactive import DEFAULT_DISTRIBUTIONS, BehaviourDistribution
+from quantmarl.agents.params import BehaviourDistribution
 from quantmarl.agents.registry import get as get_behaviour
 from quantmarl.events.circuit_breaker import CircuitBreakerRules, breaker_rules, validate_rules
 from quantmarl.events.schedule import EventSchedule, empty_schedule
@@ -181,9 +181,7 @@ def default_params(config: MarketConfig) -> MarketParams:
             allow_short=jnp.asarray(True),
         ),
         background=default_background(),
-        behaviours=tuple(
-            DEFAULT_DISTRIBUTIONS.get(name, BehaviourDistribution()) for name, _ in config.reactive
-        ),
+        behaviours=tuple(get_behaviour(name).distribution for name, _ in config.reactive),
         schedule=empty_schedule(config.max_events),
         breaker=breaker_rules(enabled=False, history_len=config.history),
         index_weights=jnp.full((a,), 1.0 / a, jnp.float32),

@@ -7,7 +7,7 @@ import enum
 import jax
 from flax import struct
 
-from quantmarl.agents.registry import Block
+from quantmarl.agents.params import Block
 from quantmarl.book.state import BookState
 from quantmarl.events.circuit_breaker import CircuitBreakerState
 from quantmarl.events.schedule import EventSchedule

@@ -259,11 +259,11 @@ def _run(config, params, n=20):
 
 def test_behaviour_with_fewer_slots_than_registered_is_an_error(monkeypatch):
     from quantmarl.agents import registry
-    from quantmarl.agents.reactive import ACTS
+    from quantmarl.agents.behaviour import Behaviour
 
     # noise returns one slot; registered (for this test only) as a two-slot behaviour
-    monkeypatch.setitem(registry.BEHAVIOURS, "one_slot_noise", ACTS["noise"])
-    monkeypatch.setitem(registry.SLOTS, "one_slot_noise", 2)
+    monkeypatch.setitem(registry.BEHAVIOURS, "one_slot_noise",
+                        Behaviour(name="one_slot_noise", act=registry.get("noise").act, slots=2))
     config = MarketConfig(reactive=(("one_slot_noise", 4),))
     with pytest.raises(ValueError, match="returned 1 order slot.*registered with 2"):
         reset_and_step(config)

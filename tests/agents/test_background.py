@@ -6,7 +6,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from quantmarl.agents.background import default_background, sample_orders, update_intensity
+from quantmarl.agents.background import (
+    default_background,
+    reference_price,
+    sample_orders,
+    update_intensity,
+)
 
 
 def _draw(seed=0, **kw):
@@ -45,3 +50,23 @@ def test_intensity_excites_and_decays():
     assert float(lam[0]) == 200.0 + 50.0 * 3.0
     calm = update_intensity(lam, p, jnp.array([0.0]), jnp.array([0.01]))
     assert abs(float(calm[0]) - (200.0 + 0.9 * 150.0)) < 1e-9
+
+
+def test_reference_price_leans_toward_value_and_drifts_with_volatility():
+    p = default_background().replace(drift_sigma=jnp.asarray(0.0))
+    last = jnp.array([10_000, 500], jnp.int64)
+    log_f = jnp.log(jnp.array([11_000.0, 500.0]))
+    ones = jnp.ones(2, jnp.float32)
+    ref = reference_price(jax.random.key(0), last, log_f, ones, p)
+    assert ref.dtype == jnp.int64
+    # no drift: the reference closes value_pull (10%) of the log gap to the fundamental
+    want = np.round(np.exp(np.log(10_000.0) + 0.1 * np.log(1.1)))
+    assert np.asarray(ref).tolist() == [int(want), 500]
+    p = p.replace(drift_sigma=jnp.asarray(0.01), value_pull=jnp.asarray(0.0))
+    calm, wild = (np.asarray(reference_price(jax.random.key(k), last, log_f, m * ones, p))
+                  for k, m in ((1, 1.0), (1, 10.0)))
+    assert (calm != np.asarray(last)).any()
+    assert (np.abs(wild - np.asarray(last)) > np.abs(calm - np.asarray(last))).all()
+    assert (reference_price(jax.random.key(2), jnp.array([1], jnp.int64), jnp.zeros(1),
+                            jnp.ones(1, jnp.float32), p.replace(drift_sigma=jnp.asarray(5.0)))
+            >= 1).all()

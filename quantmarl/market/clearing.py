@@ -1,0 +1,217 @@
+"""Clearing: one step's orders -> executions, ledger deltas and per-asset statistics.
+
+Two mechanisms, one result (:class:`Cleared`): a uniform-price call auction
+per asset (:func:`clear_auction`), or each asset's continuous double auction
+book with orders arriving in random order (:func:`clear_cda`). Every
+execution is booked in int64 with fees.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from quantmarl.agents.background import BackgroundOrders
+from quantmarl.agents.view import Orders
+from quantmarl.book import query
+from quantmarl.book.auction import clear
+from quantmarl.book.cda import cancel_where, empty_fill_log, fill_log_rows, process_logged
+from quantmarl.book.state import (
+    FILL_MAKER_OWNER,
+    FILL_PRICE,
+    FILL_QTY,
+    FILL_TAKER_OWNER,
+    FILL_TAKER_SIDE,
+    FIRST_REJECTION,
+    MSG_OWNER,
+    NOOP_OWNER,
+    BookState,
+    MsgType,
+)
+from quantmarl.market.accounting import account_deltas, settle
+from quantmarl.market.config import MarketConfig, MarketParams
+from quantmarl.market.layout import by_asset, concat, owners, per_asset, unflat
+from quantmarl.market.state import MarketState
+
+
+@struct.dataclass
+class Cleared:
+    """What one step's clearing produced (A assets, N accounts incl. the background one)."""
+
+    # the books after the step, fields [A, ...]; None in auction mode (nothing rests)
+    books: BookState | None
+    cash: jax.Array  # int64 [N] cash change per account, minor units (fees included)
+    position: jax.Array  # int64 [N, A] position change per account, lots
+    fees: jax.Array  # int64 [] fees collected, minor units
+    open: jax.Array  # int64 [A] first trade price, ticks (last price if no trade)
+    high: jax.Array  # int64 [A] highest trade price, ticks (last price if no trade)
+    low: jax.Array  # int64 [A] lowest trade price, ticks (last price if no trade)
+    close: jax.Array  # int64 [A] last trade price, ticks (last price if no trade)
+    volume: jax.Array  # int64 [A] lots traded
+    n_trades: jax.Array  # int64 [A] executions
+    best_bid: jax.Array  # int64 [A] ticks after clearing, 0 if none
+    best_ask: jax.Array  # int64 [A] ticks after clearing, 0 if none
+    depth: jax.Array  # int64 [A, 2] lots within depth_levels ticks of the best (bid, ask)
+    book_refusals: jax.Array  # int64 [] agent messages the books rejected
+
+
+def clear_auction(
+    state: MarketState,
+    params: MarketParams,
+    config: MarketConfig,
+    group_orders: tuple[Orders, ...],
+    flat: tuple[jax.Array, ...],
+    bg: BackgroundOrders,
+    ref_price: jax.Array,
+) -> Cleared:
+    """One uniform-price auction per asset (``ref_price`` int64 [A] breaks ties); nothing rests.
+
+    ``flat`` is the agents' orders flattened (:func:`~quantmarl.market.layout.flat`).
+    """
+    n_assets = config.n_assets
+    side, price, qty, asset = flat
+    s = concat([per_asset(side, asset, n_assets, 0), bg.side])
+    p = concat([per_asset(price, asset, n_assets, 0), bg.price])
+    q = concat([per_asset(qty, asset, n_assets, 0), bg.qty])
+    res = jax.vmap(partial(clear, band=config.auction_band))(s, p, q, ref_price)
+    m = side.shape[0]
+    filled_agents = unflat(jnp.sum(res.filled[:, :m], axis=0), config)  # one asset per order
+    traded = res.volume > 0
+    px = jnp.where(traded, res.price, state.last_price)
+    resid = q - res.filled
+    buy_left = (s == 1) & (resid > 0) & (p > 0)
+    sell_left = (s == -1) & (resid > 0) & (p > 0)
+    best_bid = jnp.max(jnp.where(buy_left, p, 0), axis=1)
+    best_ask = jnp.min(jnp.where(sell_left, p, jnp.iinfo(jnp.int64).max), axis=1)
+    best_ask = jnp.where(jnp.any(sell_left, axis=1), best_ask, 0)
+    k = config.depth_levels
+    bid_depth = jnp.sum(jnp.where(buy_left & (p > best_bid[:, None] - k), resid, 0), axis=1)
+    ask_depth = jnp.sum(jnp.where(sell_left & (p < best_ask[:, None] + k), resid, 0), axis=1)
+
+    # exact settlement at the clearing price: agents row by row, the pool as one account
+    parts = [account_deltas(g.side, f, by_asset(px, g.asset), g.asset, n_assets,
+                            params.tick_value,
+                            params.fee_bps) for g, f in zip(group_orders, filled_agents,
+                                                             strict=True)]
+    cash = concat([c for c, _, _ in parts], axis=0)
+    pos = concat([q for _, q, _ in parts], axis=0)
+    fees = sum(f for _, _, f in parts)
+    bg_asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], bg.side.shape)
+    bg_cash, bg_pos, bg_fees = account_deltas(
+        bg.side.reshape(1, -1), res.filled[:, m:].reshape(1, -1),
+        jnp.broadcast_to(px[:, None], bg.side.shape).reshape(1, -1), bg_asset.reshape(1, -1),
+        n_assets, params.tick_value, params.fee_bps)
+    return Cleared(
+        books=None, cash=concat([cash, bg_cash], axis=0), position=concat([pos, bg_pos], axis=0),
+        fees=fees + bg_fees, open=px, high=px, low=px, close=px, volume=res.volume,
+        n_trades=jnp.sum(res.filled > 0, axis=1).astype(jnp.int64),
+        best_bid=best_bid, best_ask=best_ask, depth=jnp.stack([bid_depth, ask_depth], axis=1),
+        book_refusals=jnp.zeros((), jnp.int64))
+
+
+def clear_cda(
+    key: jax.Array,
+    state: MarketState,
+    params: MarketParams,
+    config: MarketConfig,
+    flat: tuple[jax.Array, ...],
+    requote: jax.Array,
+    halted: jax.Array,
+    bg: BackgroundOrders,
+) -> Cleared:
+    """Orders arrive in random order (``key``) at each asset's continuous book.
+
+    First the resting orders of accounts that requote (bool [N]) and those past
+    ``params.order_lifetime`` are cancelled; a stress burst (the first
+    background slot) arrives first. ``halted`` bool [A] assets take no orders.
+    """
+    side, price, qty, asset = flat
+    n_assets, n_bg = config.n_assets, bg.side.shape[1]
+    m = side.shape[0]
+    stride = m + n_assets * n_bg  # order slots per step: ids encode the step
+    t = state.step.astype(jnp.int64)
+
+    def expire_orders(book):
+        owner = jnp.clip(book.owner, 0, config.n_accounts - 1)
+        age = t - book.order_id // stride
+        return cancel_where(book, requote[owner] | (age >= params.order_lifetime))[0]
+
+    books = jax.vmap(expire_orders)(state.books)
+    rows = _arrivals(key, config, flat, halted, bg, t * stride)
+    # the CDA kernel, one book per asset; fills logged in execution order
+    max_fills = 2 * rows.shape[1] + 2 * config.book_capacity  # resting + rested + one per taker
+    books, logs, results = jax.vmap(process_logged, in_axes=(0, None, 0))(
+        books, empty_fill_log(max_fills), rows)
+    agent_rows = rows[:, :, MSG_OWNER] < config.background_account
+    agent_rows = agent_rows & (rows[:, :, MSG_OWNER] >= 0)
+    book_refusals = jnp.sum(agent_rows & (results.status >= FIRST_REJECTION))
+    fills = fill_log_rows(logs)  # [A, max_fills, 7]
+    qty_f, px_f = fills[..., FILL_QTY], fills[..., FILL_PRICE]
+    valid = qty_f > 0
+    taker_side = fills[..., FILL_TAKER_SIDE]
+    fill_asset = jnp.broadcast_to(jnp.arange(n_assets)[:, None], qty_f.shape).astype(jnp.int32)
+    ledger = settle(
+        state.ledger.replace(cash=jnp.zeros_like(state.ledger.cash),
+                             position=jnp.zeros_like(state.ledger.position),
+                             fees_collected=jnp.zeros((), jnp.int64)),
+        jnp.concatenate([fills[..., FILL_TAKER_OWNER].reshape(-1),
+                         fills[..., FILL_MAKER_OWNER].reshape(-1)]).astype(jnp.int32),
+        jnp.concatenate([fill_asset.reshape(-1)] * 2),
+        jnp.concatenate([taker_side.reshape(-1), -taker_side.reshape(-1)]),
+        jnp.concatenate([qty_f.reshape(-1)] * 2),
+        jnp.concatenate([px_f.reshape(-1)] * 2),
+        params.tick_value,
+        jnp.concatenate([jnp.full(qty_f.size, params.fee_bps),
+                         jnp.full(qty_f.size, params.maker_fee_bps)]).astype(jnp.int64))
+    count = logs.count
+    big = jnp.iinfo(jnp.int64).max
+    traded = count > 0
+    last_idx = jnp.maximum(count - 1, 0)
+    _, ladder_qty = jax.vmap(partial(query.ladder, k=config.depth_levels))(books)
+    return Cleared(
+        books=books, cash=ledger.cash, position=ledger.position, fees=ledger.fees_collected,
+        open=jnp.where(traded, px_f[:, 0], state.last_price),
+        high=jnp.where(traded, jnp.max(jnp.where(valid, px_f, 0), axis=1), state.last_price),
+        low=jnp.where(traded, jnp.min(jnp.where(valid, px_f, big), axis=1), state.last_price),
+        close=jnp.where(traded, jnp.take_along_axis(px_f, last_idx[:, None], 1)[:, 0],
+                        state.last_price),
+        volume=jnp.sum(qty_f, axis=1), n_trades=count,
+        best_bid=jax.vmap(query.best_bid)(books), best_ask=jax.vmap(query.best_ask)(books),
+        depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals)
+
+
+def _arrivals(key, config, flat, halted, bg, first_id) -> jax.Array:
+    """int64 [A, m + n_bg, 6] CDA message rows per asset in arrival order: agents' orders then
+    the pool's, shuffled, except that the first background slot (a stress burst) comes first.
+    Order ids are ``first_id`` + slot; rows of other assets or halted assets are no-ops."""
+    side, price, qty, asset = flat
+    n_assets, n_bg = config.n_assets, bg.side.shape[1]
+    m = side.shape[0]
+    agent_ids = first_id + jnp.arange(m)
+    bg_ids = first_id + m + jnp.arange(n_assets * n_bg).reshape(n_assets, n_bg)
+
+    def msgs_for(a, bg_side, bg_price, bg_qty, ids_bg):
+        live_agent = (asset == a) & (side != 0) & ~halted[a]
+        live_bg = (bg_side != 0) & ~halted[a]
+        s = jnp.concatenate([side, bg_side])
+        p = jnp.concatenate([price, bg_price])
+        q = jnp.concatenate([qty, bg_qty])
+        live = jnp.concatenate([live_agent, live_bg])
+        owner = jnp.concatenate([jnp.asarray(owners(config)),
+                                 jnp.full((n_bg,), config.background_account, jnp.int32)])
+        typ = jnp.where(p > 0, MsgType.LIMIT, MsgType.MARKET)
+        return jnp.stack([typ, jnp.concatenate([agent_ids, ids_bg]), s, p, q,
+                          jnp.where(live, owner, NOOP_OWNER)], axis=1).astype(jnp.int64)
+
+    rows = jax.vmap(msgs_for)(jnp.arange(n_assets), bg.side, bg.price, bg.qty, bg_ids)
+    n_rows = rows.shape[1]
+
+    def arrival(k):
+        rest = jax.random.permutation(k, n_rows - 1)
+        return jnp.concatenate([jnp.array([m]), jnp.where(rest >= m, rest + 1, rest)])
+
+    perms = jax.vmap(arrival)(jax.random.split(key, n_assets))
+    return jnp.take_along_axis(rows, perms[:, :, None], axis=1)
