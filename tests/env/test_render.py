@@ -10,10 +10,9 @@ import pytest
 
 from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
 from quantmarl.env.pettingzoo import parallel_env
-from quantmarl.env.render import History, render_ansi, render_human, render_rgb
+from quantmarl.env.render import BARS, History, render_ansi, render_human, render_rgb
 from quantmarl.events import flash_crash, make_schedule
 from quantmarl.market import MarketConfig
-from quantmarl.market.display import BARS
 
 # same config as tests/env/test_pettingzoo.py, so the compiled functions are shared
 MARKET = MarketConfig(reactive=(("market_maker", 2), ("noise", 8)), background_orders=16,

@@ -119,7 +119,12 @@ def test_heterogeneous_mappo_per_learner_params_and_frozen_opponents(tmp_path, t
     cfg = tiny(agent_types=("market_maker", "arbitrageur"), algorithm="mappo",
                share_params=False, agents_per_type=2, opponents=(str(tmp_path / "opp"),),
                iterations=2, seeds=1)
-    trainer = make_trainer(cfg)
+    with pytest.raises(ValueError, match="opponents: config.opponents names 1 checkpoint"):
+        make_trainer(cfg)  # a trainer reads no file: the caller loads the opponents
+    with pytest.raises(ValueError, match="seed index 2 out of range"):
+        checkpoint.load_opponents(cfg.opponents, 2)  # the checkpoint holds 2 seeds
+    opponents = checkpoint.load_opponents(cfg.opponents, cfg.opponent_seed)
+    trainer = make_trainer(cfg, opponents=opponents)
     assert trainer.env.config.market.n_assets == 2  # arbitrageurs need a second asset
     assert trainer.learners == ["market_maker", "arbitrageur"]
     assert trainer.opponent_names == ["opp0_momentum_trader"]
