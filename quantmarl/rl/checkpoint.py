@@ -6,7 +6,7 @@ A checkpoint is a directory::
 
     config.yaml      the TrainConfig
     state.msgpack    the RunnerState of all seeds (leading [seeds] axis)
-    meta.json        update count, learner groups (for loading as opponents), versions
+    meta.json        update count, learner groups, network settings, versions (a record)
 
 ``save(dir, config, runner)`` writes it; ``restore(dir)`` (the one reader) rebuilds the
 trainer from the config, with the frozen opponents it names, and returns ``(config,
