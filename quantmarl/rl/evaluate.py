@@ -80,7 +80,7 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
             state, obs, memory = carry
             k_act, k_env = jax.random.split(k)
             actions, memory = choose(k_act, stack_obs(env, obs), all_params, memory,
-                                  episode_start(state))
+                                     episode_start(state))
             obs, state, *_, record = step(jax.random.split(k_env, n_episodes), state, actions,
                                           env_params)
             return (state, obs, memory), (state.wealth, record if records else None)
