@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import quantmarl  # noqa: F401  (enables x64)
 from benchmarks.book_auction import auction_benchmark
 from benchmarks.common import compile_seconds, emit, machine, median_seconds, record
+from quantmarl import runtime
 from quantmarl.book import book_nbytes, empty_book, empty_fill_log, process, process_logged
 from quantmarl.testing.refbook import RefBook
 from quantmarl.testing.streams import order_stream, with_owner
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--books", type=int, default=1024, help="books in the vmapped runs")
     parser.add_argument("--single", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    runtime.configure()  # before any computation
     if args.single:
         if hasattr(os, "sched_setaffinity"):  # before JAX starts its threads
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})

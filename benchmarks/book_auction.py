@@ -12,7 +12,7 @@ import time
 import jax
 import numpy as np
 
-import quantmarl  # noqa: F401  (enables x64)
+from quantmarl import runtime
 from quantmarl.book.auction import MARKET, clear
 
 MID = 10_000  # ticks
@@ -53,5 +53,6 @@ def auction_benchmark(n: int = 100_000, repeats: int = 20) -> list[dict]:
 
 
 if __name__ == "__main__":
+    runtime.configure()  # before any computation
     for record in auction_benchmark():
         print(json.dumps(record))

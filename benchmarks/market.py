@@ -4,7 +4,7 @@
 Run ``python -m benchmarks.market [--quick]``; prints JSON lines
 ``{"name", "value", "unit"}``. Each workload runs in its own child process so
 that its peak RSS (whole process, JAX included) is its own. The child runs as
-a memory-conscious application would (:mod:`quantmarl.memory`): one malloc
+a memory-conscious application would (:mod:`quantmarl.runtime.memory`): one malloc
 arena, the one-off programs of building and resetting the market dropped once
 done, and freed memory handed back between phases (reset, tracing,
 compiling, running); ``--plain`` measures without that. Agents counted here
@@ -22,6 +22,7 @@ import sys
 import time
 
 from benchmarks.common import emit, machine, record
+from quantmarl import runtime
 
 # 100k agents: 2% market makers, then value, momentum, mean-reversion and noise traders
 MIX = (("market_maker", 0.02), ("fundamental", 0.2), ("momentum", 0.2),
@@ -43,16 +44,12 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
     """Run one workload in this process and return its figures."""
     import resource
 
-    from quantmarl import memory
-
-    if lean:
-        memory.limit_arenas(1)  # before JAX starts its threads
-    release = memory.release if lean else (lambda: None)
-    forget = memory.forget_compiled if lean else release  # after one-off programs
+    runtime.configure(lean_memory=lean)  # before JAX starts its threads
+    release = runtime.memory.release if lean else (lambda: None)
+    forget = runtime.memory.forget_compiled if lean else release  # after one-off programs
 
     import jax
 
-    import quantmarl  # noqa: F401
     from quantmarl.market import default_params, reset
     from quantmarl.market.step import _scan
 
@@ -105,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         n, a, mode, steps, bg = args.child
         print(json.dumps(child(int(n), int(a), mode, int(steps), int(bg), lean=not args.plain)))
         return
+    runtime.configure()  # before any computation
     steps = 20 if args.quick else 100
     emit([machine()])
     plain = args.plain

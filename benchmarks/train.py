@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from benchmarks.common import emit, machine, record
+from quantmarl import runtime
 
 N_ENVS = 1024
 N_STEPS = 64
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke test)")
     args = parser.parse_args(argv)
-    import quantmarl  # noqa: F401  (x64)
+    runtime.configure()  # before any computation
 
     emit([machine()])
     repeats = 1 if args.quick else 3

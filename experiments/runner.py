@@ -40,6 +40,7 @@ from experiments.compare import (
 )
 from experiments.config import check_range, config_to_dict, dump_config, load_config
 from experiments.report import REPORT_SCHEMA, environment, validate_report, write_report
+from quantmarl.runtime import configure as configure_runtime
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -226,6 +227,7 @@ def main(spec: ExperimentSpec, argv: Iterable[str] | None = None) -> int:
     """
     parser = _parser(spec)
     args = parser.parse_args(None if argv is None else list(argv))
+    configure_runtime()  # before any computation
     overrides = {} if args.seeds is None else {"seeds": args.seeds}
     quick: bool | Mapping[str, Any] = False
     if args.quick:

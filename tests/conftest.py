@@ -3,9 +3,11 @@ tests of one run.
 
 The suite's time is mostly XLA compiling many small programs. On CPU, LLVM
 optimisation level 1 compiles about 30% faster than the default with the same
-results (the programs are tiny, so run time hardly matters); it is set through
-``XLA_FLAGS`` before any backend starts, so subprocesses (CLI tests, notebook
-kernels) inherit it.
+results (the programs are tiny, so run time hardly matters). The suite runs
+with quantmarl's runtime defaults (fusion emitters off) plus that level, set by
+:func:`quantmarl.runtime.configure` through ``XLA_FLAGS`` before any backend
+starts, so subprocesses (CLI tests, notebook kernels) inherit them. The golden
+tests' floats depend on these flags.
 
 Many tests compile the same programs (one trainer config trained, restored and
 resumed; the same env stepped by several shells); with the cache the second
@@ -16,16 +18,15 @@ run starts cold and stays independent.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 
-if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = " ".join(
-        filter(None, [os.environ.get("XLA_FLAGS"), "--xla_backend_optimization_level=1"]))
+import jax
+import pytest
 
-import jax  # noqa: E402  (after XLA_FLAGS)
-import pytest  # noqa: E402
+from quantmarl import runtime
+
+runtime.configure(optimization_level=1)  # before any computation
 
 _CACHE = tempfile.mkdtemp(prefix="quantmarl-xla-cache-")
 jax.config.update("jax_compilation_cache_dir", _CACHE)

@@ -37,6 +37,12 @@ from quantmarl.book.state import (
     BID,
     FILL_WIDTH,
     FIRST_REJECTION,
+    MSG_ID,
+    MSG_OWNER,
+    MSG_PRICE,
+    MSG_QTY,
+    MSG_SIDE,
+    MSG_TYPE,
     MSG_WIDTH,
     N_REJECTION_REASONS,
     NOOP_OWNER,
@@ -161,10 +167,10 @@ def _sweep(book: BookState, msg: jax.Array, taker, log: FillLog | None, window: 
     A ``lax.while_loop`` repeats only while the taker still has quantity and
     has used up a whole window, which for realistic flow is rare.
     """
-    side, price, qty = msg[2], msg[3], msg[4]
+    side, price, qty = msg[MSG_SIDE], msg[MSG_PRICE], msg[MSG_QTY]
     is_buy = side == 1
     opp_row = jnp.where(is_buy, ASK, BID).astype(jnp.int32)
-    is_market = msg[0] == MsgType.MARKET
+    is_market = msg[MSG_TYPE] == MsgType.MARKET
     limit_key = jnp.where(is_market, _I64_MAX, side * price)  # opp key = side * maker price
     zero = jnp.zeros((), jnp.int32)
 
@@ -330,9 +336,9 @@ def record_fills(log: FillLog, chunk: FillChunk, msg: jax.Array) -> FillLog:
     zero = jnp.zeros((), jnp.int32)
     window = lax.dynamic_slice(log.rows, (start, zero), (width, FILL_WIDTH))
     new_rows = jnp.stack(
-        [jnp.broadcast_to(msg[1], chunk.qty.shape), chunk.maker_id, chunk.price, chunk.qty,
-         jnp.broadcast_to(msg[5], chunk.qty.shape), chunk.maker_owner.astype(jnp.int64),
-         jnp.broadcast_to(msg[2], chunk.qty.shape)],
+        [jnp.broadcast_to(msg[MSG_ID], chunk.qty.shape), chunk.maker_id, chunk.price, chunk.qty,
+         jnp.broadcast_to(msg[MSG_OWNER], chunk.qty.shape), chunk.maker_owner.astype(jnp.int64),
+         jnp.broadcast_to(msg[MSG_SIDE], chunk.qty.shape)],
         axis=1,
     )
     write = (chunk.qty > 0)[:, None] & fits

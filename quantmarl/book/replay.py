@@ -28,6 +28,8 @@ from quantmarl.book.state import (
     ASK,
     BID,
     FIRST_REJECTION,
+    MSG_OWNER,
+    MSG_WIDTH,
     BookState,
     Status,
     empty_book,
@@ -96,9 +98,9 @@ def replay_messages(
         part = msgs[lo : lo + chunk]
         pad = chunk - part.shape[0]
         padding_rows += pad
-        rows = np.zeros((chunk, 6), np.int64)  # padding rows: type 0, rejected as invalid
-        rows[: part.shape[0], :5] = part
-        rows[:, 5] = -1
+        rows = np.zeros((chunk, MSG_WIDTH), np.int64)  # padding rows: type 0, rejected
+        rows[: part.shape[0], :MSG_OWNER] = part
+        rows[:, MSG_OWNER] = -1  # unknown owner
         book, log, res = process_logged(book, empty_fill_log(log_size), jnp.asarray(rows))
         count = int(log.count)
         if bool(log.overflow):  # cannot happen with the bound above

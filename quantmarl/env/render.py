@@ -1,6 +1,7 @@
-"""Renderers for the environment shells: ``ansi`` (text), ``rgb_array`` (matplotlib Agg)
-and ``human`` (an interactive matplotlib window, or the text view printed where no
-interactive backend is available).
+"""Renderers: text views of a book and a market (:func:`format_ladder`, :func:`sparkline`,
+:func:`market_panel`; numpy in, str out), and the environment shells' ``ansi`` (text),
+``rgb_array`` (matplotlib Agg) and ``human`` (an interactive matplotlib window, or the
+text view printed where no interactive backend is available).
 
 Everything here is host-side numpy on an :class:`~quantmarl.env.functional.EnvState`
 fetched from the device; no market logic. The shells keep a :class:`History`
@@ -20,14 +21,73 @@ import numpy as np
 from gymnasium import logger as gym_logger
 
 from quantmarl.book import query
-from quantmarl.book.display import format_ladder
 from quantmarl.events.schedule import EventKind
-from quantmarl.market.display import sparkline
 
-__all__ = ["History", "HumanViewer", "render_ansi", "render_human", "render_rgb"]
+__all__ = ["History", "HumanViewer", "format_ladder", "market_panel", "render_ansi",
+           "render_human", "render_rgb", "sparkline"]
 
 LADDER_LEVELS = 8  # price levels per side shown in the ladder and the depth chart
 NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
+BARS = "▁▂▃▄▅▆▇█"  # sparkline glyphs, lowest to highest
+
+
+# ----------------------------------------------------------------------------- text views
+
+
+def format_ladder(bids: np.ndarray, asks: np.ndarray, depth: int = 8, width: int = 30) -> str:
+    """Render ``(levels, 2)`` price/qty ladders (best first) as a two-sided text ladder.
+
+    Asks are printed above bids, best prices in the middle, with a bar whose
+    length is proportional to the level's quantity.
+    """
+    bids, asks = np.asarray(bids)[:depth], np.asarray(asks)[:depth]
+    biggest = max([1, *bids[:, 1].tolist(), *asks[:, 1].tolist()])
+
+    def line(label: str, price: int, qty: int) -> str:
+        bar = "#" * max(1, round(width * qty / biggest))
+        return f"  {label} {price:>12,d} {qty:>12,d}  {bar}"
+
+    out = [f"  {'side':3} {'price (ticks)':>12} {'qty (lots)':>12}"]
+    out += [line("ask", int(p), int(q)) for p, q in asks[::-1]]
+    if len(bids) and len(asks):
+        out.append(f"  {'':3} {'spread ' + str(int(asks[0, 0] - bids[0, 0])):>12}")
+    else:
+        out.append(f"  {'':3} {'(one side empty)':>25}")
+    out += [line("bid", int(p), int(q)) for p, q in bids]
+    return "\n".join(out)
+
+
+def sparkline(values, width: int = 60) -> str:
+    """A one-line chart of the last ``width`` values."""
+    v = np.asarray(values, np.float64)[-width:]
+    if v.size == 0:
+        return ""
+    lo, hi = float(v.min()), float(v.max())
+    if hi == lo:
+        return BARS[0] * v.size
+    idx = np.round((v - lo) / (hi - lo) * (len(BARS) - 1)).astype(int)
+    return "".join(BARS[i] for i in idx)
+
+
+def market_panel(
+    step: int, close, fundamental, volume, spread, depth, halted, extra: str = ""
+) -> str:
+    """A small dashboard for asset 0: price chart, last price, fundamental, spread, depth."""
+    close = np.asarray(close)
+    lines = [
+        f"step {step:>6d}   price {int(close[-1]):>9,d} ticks   fundamental "
+        f"{int(np.asarray(fundamental)[-1]):>9,d}   volume {int(np.asarray(volume)[-1]):>9,d}",
+        f"spread {int(np.asarray(spread)[-1]):>4d}   depth bid/ask "
+        f"{int(np.asarray(depth)[-1][0]):>8,d} / {int(np.asarray(depth)[-1][1]):<8,d}"
+        f"   {'HALTED' if bool(np.asarray(halted)[-1]) else 'trading'}",
+        f"price  {int(close.min()):>9,d} {sparkline(close)} {int(close.max()):,d}",
+    ]
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- env shells
 
 
 class History:

@@ -9,9 +9,9 @@ from quantmarl.rl import distributions
 from quantmarl.rl.config import AGENT_TYPES, PRESETS, TrainConfig
 from quantmarl.rl.distributions import entropy, log_prob, sample, split_logits
 from quantmarl.rl.networks import ActorCritic, CentralisedCritic
+from quantmarl.rl.policy import Opponent
 from quantmarl.rl.ppo import explained_variance, gae, loss_fn, ppo_loss
 from quantmarl.rl.train import (
-    Opponent,
     RunnerState,
     Trainer,
     TrainOutput,

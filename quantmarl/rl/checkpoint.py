@@ -6,17 +6,20 @@ A checkpoint is a directory::
 
     config.yaml      the TrainConfig
     state.msgpack    the RunnerState of all seeds (leading [seeds] axis)
-    meta.json        update count, learner groups (for loading as opponents), versions
+    meta.json        update count, learner groups, network settings, versions (a record)
 
-``save(dir, config, runner)`` writes it; ``restore(dir)`` rebuilds the trainer from the
-config and returns ``(config, trainer, runner)``, so training resumes exactly where it
-stopped. ``load_opponents(paths, seed)`` turns checkpoints into frozen
-:class:`~quantmarl.rl.train.Opponent` groups for a new market.
+``save(dir, config, runner)`` writes it; ``restore(dir)`` (the one reader) rebuilds the
+trainer from the config, with the frozen opponents it names, and returns ``(config,
+trainer, runner)``, so training resumes exactly where it stopped.
+``load_opponents(paths, seed_index)`` turns checkpoints into frozen
+:class:`~quantmarl.rl.policy.Opponent` groups for a new market (pass them to
+:func:`~quantmarl.rl.train.make_trainer`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata as md
 import json
 import platform
 from collections.abc import Sequence
@@ -27,8 +30,9 @@ import jax
 import jax.numpy as jnp
 from flax import serialization
 
-from quantmarl.env.functional import AgentGroup
 from quantmarl.rl.config import TrainConfig
+from quantmarl.rl.policy import Opponent
+from quantmarl.rl.train import build_env, make_trainer, seed_keys
 
 STATE_FILE = "state.msgpack"
 CONFIG_FILE = "config.yaml"
@@ -57,7 +61,7 @@ def _read_runner(directory: str | Path, template: Any) -> Any:
 
 
 def versions() -> dict[str, str]:
-    import importlib.metadata as md
+    """Versions of quantmarl, jax, flax, optax and python (recorded in ``meta.json``)."""
 
     def v(pkg: str) -> str:
         try:
@@ -72,8 +76,6 @@ def versions() -> dict[str, str]:
 def save(directory: str | Path, config: TrainConfig, runner: Any,
          extra: dict | None = None) -> Path:
     """Write ``runner`` (all seeds) and ``config`` to ``directory`` (created); returns it."""
-    from quantmarl.rl.train import build_env
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     host = jax.device_get(_keys_to_data(runner))
@@ -101,11 +103,11 @@ def load_config(directory: str | Path) -> TrainConfig:
 
 
 def restore(directory: str | Path, **trainer_kwargs: Any):
-    """``(config, trainer, runner)`` from a checkpoint written by :func:`save`."""
-    from quantmarl.rl.train import make_trainer, seed_keys
-
+    """``(config, trainer, runner)`` from a checkpoint written by :func:`save`; the trainer
+    gets the checkpoint's frozen opponents (``config.opponents``), read here."""
     config = load_config(directory)
-    trainer = make_trainer(config, **trainer_kwargs)
+    opponents = load_opponents(config.opponents, config.opponent_seed)
+    trainer = make_trainer(config, opponents=opponents, **trainer_kwargs)
     template = jax.eval_shape(jax.vmap(trainer.init), seed_keys(config))
     return config, trainer, _read_runner(directory, template)
 
@@ -114,48 +116,22 @@ def load_meta(directory: str | Path) -> dict:
     return json.loads((Path(directory) / META_FILE).read_text())
 
 
-def load_policy_params(directory: str | Path, seed_index: int = 0) -> tuple[dict, dict]:
-    """``(meta, params)``: the learners' network params of one trained seed."""
-    meta = load_meta(directory)
-    if not 0 <= seed_index < meta["seeds"]:
-        raise ValueError(f"seed index {seed_index} out of range: {directory} holds "
-                         f"{meta['seeds']} seed(s)")
-    config = load_config(directory)
-    from quantmarl.rl.train import make_trainer, seed_keys
-
-    trainer = make_trainer(config)
-    template = jax.eval_shape(jax.vmap(trainer.init), seed_keys(config))
-    runner = _read_runner(directory, template)
-    return meta, jax.tree.map(lambda x: x[seed_index], runner.params)
-
-
-def load_opponents(paths: Sequence[str], seed_index: int = 0) -> tuple:
-    """Frozen :class:`~quantmarl.rl.train.Opponent` groups from checkpoints, in order.
+def load_opponents(paths: Sequence[str | Path], seed_index: int = 0) -> tuple[Opponent, ...]:
+    """Frozen :class:`~quantmarl.rl.policy.Opponent` groups from checkpoints, in order: the
+    learner groups of each, acting with the policy of trained seed ``seed_index``.
 
     Group names become ``opp{i}_{name}`` so several opponents (or self-play
     generations of one agent type) can share a market.
     """
-    from quantmarl.rl.train import Opponent, build_network
-
     out = []
     for i, path in enumerate(paths):
-        meta, params = load_policy_params(path, seed_index)
-        for g in meta["groups"]:
-            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in g.items()}
-            group = AgentGroup(**{**fields, "name": f"opp{i}_{fields['name']}"})
-            obs_dim = None
-            if meta["algorithm"] == "mappo":
-                from quantmarl.env.observations import obs_size, resolve_spec
-
-                obs_dim = obs_size(resolve_spec(group.observation))
-            net = build_network(load_config(path), _nvec(group), obs_dim)
-            out.append(Opponent(group=group, network=net, params=params[fields["name"]],
-                                shared=bool(meta["share_params"])))
+        config, trainer, runner = restore(path)
+        if not 0 <= seed_index < config.seeds:
+            raise ValueError(f"seed index {seed_index} out of range: {path} holds "
+                             f"{config.seeds} seed(s)")
+        params = jax.tree.map(lambda x: x[seed_index], runner.params)
+        for group in trainer.env.config.groups[: len(trainer.learners)]:
+            out.append(Opponent(group=dataclasses.replace(group, name=f"opp{i}_{group.name}"),
+                                network=trainer.networks[group.name],
+                                params=params[group.name], shared=config.share_params))
     return tuple(out)
-
-
-def _nvec(group: AgentGroup) -> tuple[int, ...]:
-    from quantmarl.env.functional import _action_space
-
-    space = _action_space(group)
-    return tuple(int(n) for n in space.nvec) if hasattr(space, "nvec") else (int(space.n),)

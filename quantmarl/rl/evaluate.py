@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats as sps
 
 from quantmarl.env.functional import MarketEnv
-from quantmarl.rl import distributions
+from quantmarl.rl.policy import act
 from quantmarl.rl.rollout import (
     clear_memory,
     episode_start,
@@ -55,7 +55,7 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     default_env_params = trainer.env_params if env_params is None else env_params
     mappo = trainer.config.algorithm == "mappo"
 
-    def act(key, g_obs, params, memory, first):
+    def choose(key, g_obs, params, memory, first):
         inputs = trainer.inputs(g_obs) if mappo else g_obs
         actions, memory = {}, dict(memory)
         for i, g in enumerate(groups):
@@ -67,24 +67,20 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
                 continue
             memory[g], logits, _ = trainer.step_fns[g](
                 params[g], clear_memory(memory[g], first), inputs[g])
-            if policy == "greedy" and g in trainer.learners:
-                actions[g] = jnp.stack([jnp.argmax(p, -1) for p in
-                                        distributions.split_logits(logits, nvec)], -1)
-            else:
-                actions[g] = distributions.sample(k, logits, nvec)
+            actions[g] = act(k, logits, nvec, greedy=policy == "greedy" and g in trainer.learners)
         return unstack_actions(env, actions), memory
 
     def run(key, params, env_params=None):
         env_params = default_env_params if env_params is None else env_params
-        all_params = trainer._policy_params(params)
+        all_params = trainer.policy_params(params)
         k_reset, k_run = jax.random.split(key)
         obs0, state = reset(jax.random.split(k_reset, n_episodes), env_params)
 
         def body(carry, k):
             state, obs, memory = carry
             k_act, k_env = jax.random.split(k)
-            actions, memory = act(k_act, stack_obs(env, obs), all_params, memory,
-                                  episode_start(state))
+            actions, memory = choose(k_act, stack_obs(env, obs), all_params, memory,
+                                     episode_start(state))
             obs, state, *_, record = step(jax.random.split(k_env, n_episodes), state, actions,
                                           env_params)
             return (state, obs, memory), (state.wealth, record if records else None)

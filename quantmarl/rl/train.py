@@ -22,9 +22,11 @@ IPPO gives every group its own critic on its observations; MAPPO's critic also
 sees the global state (every learner's observation), while the actor still acts
 on its own observation.
 Each group has its own Adam optimiser (gradient clipping by global norm, LR
-annealed linearly to 0 when ``anneal_lr``). Frozen opponents
-(``config.opponents``) act in the same market from their checkpoints and are
-never updated.
+annealed linearly to 0 when ``anneal_lr``. Frozen opponents
+(``make_trainer(config, opponents=...)``, :class:`~quantmarl.rl.policy.Opponent`
+groups; :func:`quantmarl.rl.checkpoint.load_opponents` reads them from the
+checkpoints named in ``config.opponents``) act in the same market and are never
+updated. Building a trainer reads no file.
 
 Metrics, per update and group (``metrics[group][name]``, float32 ``[n_updates]``):
 ``episode_return`` (x ``reward_scale``, the units the critic learns) and
@@ -50,9 +52,9 @@ from flax import struct
 
 from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
 from quantmarl.market import MarketConfig
-from quantmarl.rl import distributions
 from quantmarl.rl.config import TrainConfig
-from quantmarl.rl.networks import ActorCritic, RecurrentActorCritic, carry_size, policy_step
+from quantmarl.rl.networks import carry_size, policy_step
+from quantmarl.rl.policy import Opponent, build_network, per_learner
 from quantmarl.rl.ppo import explained_variance, gae, loss_fn
 from quantmarl.rl.rollout import (
     clear_memory,
@@ -83,16 +85,6 @@ class TrainOutput(NamedTuple):
     metrics: dict  # group -> name -> float32 [n_updates]
 
 
-@dataclasses.dataclass(frozen=True)
-class Opponent:
-    """A frozen policy group acting in the market (loaded from a checkpoint)."""
-
-    group: Any  # AgentGroup (its name is made unique in the env)
-    network: ActorCritic | RecurrentActorCritic
-    params: Any  # network params (leading [count] axis when not shared)
-    shared: bool
-
-
 def build_env(config: TrainConfig, opponents: Sequence[Opponent] = ()) -> MarketEnv:
     """The env: learner groups first, then the opponents' groups (episodes are reset by
     the rollout, see :mod:`quantmarl.rl.rollout`)."""
@@ -116,32 +108,17 @@ def build_env_params(config: TrainConfig, env: MarketEnv) -> EnvParams:
     return params
 
 
-def _per_learner(step: Callable, shared: bool) -> Callable:
-    """``step(params, carry [..., count, k], x [..., count, d])``; per-learner params carry
-    a leading [count] axis."""
-    if shared:
-        return step
-    return jax.vmap(step, in_axes=(0, -2, -2), out_axes=(-2, -2, -1))
-
-
-def build_network(config: TrainConfig, nvec: tuple[int, ...], actor_inputs: int | None):
-    """The learners' network of ``config`` (:class:`ActorCritic` or, for ``network="gru"``,
-    :class:`RecurrentActorCritic`)."""
-    if config.network == "gru":
-        return RecurrentActorCritic(nvec, config.hidden, config.activation,
-                                    actor_inputs=actor_inputs, gru_size=config.gru_size)
-    return ActorCritic(nvec, config.hidden, config.activation, actor_inputs=actor_inputs)
-
-
 class Trainer:
     """``init(key) -> RunnerState``; ``run(runner, n) -> (runner, metrics)``; ``train(key)``."""
 
-    def __init__(self, config: TrainConfig, *, opponents: Sequence[Opponent] | None = None,
+    def __init__(self, config: TrainConfig, *, opponents: Sequence[Opponent] = (),
                  env_params: EnvParams | None = None,
                  progress: Callable[[int, dict], None] | None = None):
-        if opponents is None:
-            from quantmarl.rl.checkpoint import load_opponents
-            opponents = load_opponents(config.opponents, config.opponent_seed)
+        if config.opponents and not opponents:
+            raise ValueError(
+                f"opponents: config.opponents names {len(config.opponents)} checkpoint(s) but "
+                "none were given; pass opponents=checkpoint.load_opponents(config.opponents, "
+                "config.opponent_seed)")
         self.config = config
         self.opponents = tuple(opponents)
         self.env = build_env(config, self.opponents)
@@ -161,11 +138,11 @@ class Trainer:
             g: build_network(config, self.nvecs[g], self.obs_dims[g] if mappo else None)
             for g in self.learners}
         self.recurrent = config.network == "gru"
-        self.step_fns = {g: _per_learner(policy_step(self.networks[g]), config.share_params)
+        self.step_fns = {g: per_learner(policy_step(self.networks[g]), config.share_params)
                          for g in self.learners}
         self.carry_sizes = {g: carry_size(self.networks[g]) for g in self.learners}
         for name, opp in zip(self.opponent_names, self.opponents, strict=True):
-            self.step_fns[name] = _per_learner(policy_step(opp.network, actor_only=True),
+            self.step_fns[name] = per_learner(policy_step(opp.network, actor_only=True),
                                                opp.shared)
             self.carry_sizes[name] = carry_size(opp.network)
         self.n_updates_total = config.iterations
@@ -215,7 +192,8 @@ class Trainer:
         return {g: jnp.zeros((n_envs, self.counts[g], k), jnp.float32)
                 for g, k in self.carry_sizes.items()}
 
-    def _policy_params(self, params: dict) -> dict:
+    def policy_params(self, params: dict) -> dict:
+        """The learners' ``params`` and the frozen opponents' params, by group."""
         out = dict(params)
         for name, opp in zip(self.opponent_names, self.opponents, strict=True):
             out[name] = opp.params
@@ -255,7 +233,7 @@ class Trainer:
         key, k_roll, k_epochs = jax.random.split(runner.key, 3)
         env_state, obs, carry, traj = self._rollout(
             k_roll, runner.env_state, runner.obs, runner.carry,
-            self._policy_params(runner.params), self.env_params)
+            self.policy_params(runner.params), self.env_params)
         last = self.last_values(runner.replace(env_state=env_state, obs=obs, carry=carry))
         params, opt_state, metrics = {}, {}, {}
         for gi, g in enumerate(self.learners):
@@ -362,10 +340,3 @@ def seed_keys(config: TrainConfig) -> jax.Array:
     """``config.seeds`` keys derived from ``config.seed``."""
     return jax.random.split(jax.random.key(config.seed), config.seeds)
 
-
-def greedy_or_sample(key: jax.Array, logits: jax.Array, nvec, deterministic: bool) -> jax.Array:
-    """Actions from logits: the mode of each component, or a sample."""
-    if deterministic:
-        return jnp.stack([jnp.argmax(part, axis=-1)
-                          for part in distributions.split_logits(logits, nvec)], axis=-1)
-    return distributions.sample(key, logits, nvec)

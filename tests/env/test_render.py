@@ -10,10 +10,18 @@ import pytest
 
 from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
 from quantmarl.env.pettingzoo import parallel_env
-from quantmarl.env.render import History, render_ansi, render_human, render_rgb
+from quantmarl.env.render import (
+    BARS,
+    History,
+    format_ladder,
+    market_panel,
+    render_ansi,
+    render_human,
+    render_rgb,
+    sparkline,
+)
 from quantmarl.events import flash_crash, make_schedule
 from quantmarl.market import MarketConfig
-from quantmarl.market.display import BARS
 
 # same config as tests/env/test_pettingzoo.py, so the compiled functions are shared
 MARKET = MarketConfig(reactive=(("market_maker", 2), ("noise", 8)), background_orders=16,
@@ -98,3 +106,17 @@ def test_auction_market_events_and_halts():
     assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
     viewer = render_human(state, history, env, params)  # headless: prints, no window
     viewer.close()
+
+
+def test_text_views_of_a_book_and_a_market():
+    ladder = format_ladder(np.array([[99, 5], [98, 10]]), np.array([[101, 20]]), depth=2)
+    lines = ladder.splitlines()
+    assert "ask" in lines[1] and "101" in lines[1] and "spread 2" in lines[2]
+    assert lines[1].count("#") == 30 and lines[3].count("#") == 8  # bars scale with qty
+    assert "(one side empty)" in format_ladder(np.zeros((0, 2), int), np.array([[101, 1]]))
+    assert sparkline([1, 1, 1]) == BARS[0] * 3 and sparkline([]) == ""
+    assert sparkline([0, 7]) == BARS[0] + BARS[-1]
+    panel = market_panel(12, [100, 103], [101, 101], [0, 4], [2, 3], [[5, 6], [7, 8]],
+                         [False, True], extra="ladder")
+    assert "step     12" in panel and "HALTED" in panel and "7 / 8" in panel
+    assert panel.endswith("ladder")

@@ -91,7 +91,7 @@ def test_gru_trains_and_loads_as_a_frozen_opponent(tmp_path):
     cfg = TrainConfig(**{**GRU, "network": "mlp", "agent_types": ("market_maker",),
                          "algorithm": "mappo", "iterations": 1,
                          "opponents": (str(tmp_path / "gru"),)})
-    vs = make_trainer(cfg)
+    vs = make_trainer(cfg, opponents=checkpoint.load_opponents(cfg.opponents))
     opp = vs.opponents[0]
     assert isinstance(opp.network, RecurrentActorCritic) and vs.carry_sizes == {
         "market_maker": 0, "opp0_momentum_trader": 8}

@@ -119,7 +119,12 @@ def test_heterogeneous_mappo_per_learner_params_and_frozen_opponents(tmp_path, t
     cfg = tiny(agent_types=("market_maker", "arbitrageur"), algorithm="mappo",
                share_params=False, agents_per_type=2, opponents=(str(tmp_path / "opp"),),
                iterations=2, seeds=1)
-    trainer = make_trainer(cfg)
+    with pytest.raises(ValueError, match="opponents: config.opponents names 1 checkpoint"):
+        make_trainer(cfg)  # a trainer reads no file: the caller loads the opponents
+    with pytest.raises(ValueError, match="seed index 2 out of range"):
+        checkpoint.load_opponents(cfg.opponents, 2)  # the checkpoint holds 2 seeds
+    opponents = checkpoint.load_opponents(cfg.opponents, cfg.opponent_seed)
+    trainer = make_trainer(cfg, opponents=opponents)
     assert trainer.env.config.market.n_assets == 2  # arbitrageurs need a second asset
     assert trainer.learners == ["market_maker", "arbitrageur"]
     assert trainer.opponent_names == ["opp0_momentum_trader"]
@@ -138,6 +143,18 @@ def test_heterogeneous_mappo_per_learner_params_and_frozen_opponents(tmp_path, t
     opp = trainer.opponents[0]
     assert_trees_equal(opp.params, jax.tree.map(lambda x: x[0], out.runner.params)[
         "momentum_trader"])
+    # a checkpoint trained against opponents restores with them (read by restore) and
+    # loads as opponents itself: its learners only, the nested opponent stays behind
+    checkpoint.save(tmp_path / "vs", cfg, jax.tree.map(lambda x: x[None], result.runner))
+    _, restored, runner = checkpoint.restore(tmp_path / "vs")
+    assert restored.opponent_names == ["opp0_momentum_trader"]
+    assert_trees_equal(restored.opponents[0].params, opp.params)
+    assert_trees_equal(runner.params, jax.tree.map(lambda x: x[None], params))
+    nested = checkpoint.load_opponents([tmp_path / "vs"])
+    assert [o.group.name for o in nested] == ["opp0_market_maker", "opp0_arbitrageur"]
+    assert [o.shared for o in nested] == [False, False]
+    assert nested[0].network == trainer.networks["market_maker"]
+    assert_trees_equal(nested[1].params, params["arbitrageur"])
 
 
 def test_progress_callback_runs_once_per_update_and_seed(trained):

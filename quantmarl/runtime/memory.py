@@ -7,9 +7,9 @@ on XLA's threads, running) grows the process on top of the last. Two calls
 undo that, for entry points that own their process (the live demo, the
 memory benchmark):
 
-* :func:`limit_arenas` (call it first, before JAX starts its thread pools):
-  all threads share one malloc arena, so memory freed by one phase is reused
-  by the next;
+* :func:`limit_arenas` (call it first, before JAX starts its thread pools;
+  ``quantmarl.runtime.configure(lean_memory=True)`` does): all threads share
+  one malloc arena, so memory freed by one phase is reused by the next;
 * :func:`release` (call it between phases): collect Python garbage and hand
   freed heap pages back to the OS (``malloc_trim``);
 * :func:`forget_compiled` (after a one-off phase such as building params and
@@ -30,6 +30,8 @@ import ctypes
 import ctypes.util
 import gc
 from functools import cache
+
+import jax
 
 M_ARENA_MAX = -8  # glibc mallopt parameter
 
@@ -63,7 +65,5 @@ def release() -> bool:
 
 def forget_compiled() -> bool:
     """Drop JAX's caches of compiled programs (``jax.clear_caches``), then :func:`release`."""
-    import jax
-
     jax.clear_caches()
     return release()

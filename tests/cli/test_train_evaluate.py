@@ -8,8 +8,8 @@ import jax
 import pytest
 import yaml
 
-from quantmarl import evaluate as evaluate_cli
-from quantmarl import train as train_cli
+from quantmarl.cli import evaluate as evaluate_cli
+from quantmarl.cli import train as train_cli
 from quantmarl.rl import checkpoint, make_trainer, seed_keys
 
 TINY = {"n_envs": 4, "n_steps": 8, "iterations": 2, "update_epochs": 1, "n_minibatches": 1,

@@ -1,0 +1,126 @@
+"""Evaluate a training checkpoint: ``python -m quantmarl.evaluate --checkpoint DIR``.
+
+Runs ``--episodes`` fresh episodes of the checkpoint's market (its learners act
+with their trained policies, its frozen opponents with theirs, the reactive and
+background tiers as configured) and prints, per agent, PnL (fraction of initial
+wealth), Sharpe (per episode), maximum drawdown and win rate, each with a 95%
+interval over episodes (t-interval; Wilson for the win rate). ``--baseline``
+adds the same figures for uniformly random learners. ``--render ansi`` prints
+the market view at the end of one extra episode played through the PettingZoo
+shell. The last line printed is a JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import jax
+import numpy as np
+
+from quantmarl import runtime
+from quantmarl.env.pettingzoo import parallel_env
+from quantmarl.rl import checkpoint
+from quantmarl.rl.evaluate import make_episodes, summarise
+from quantmarl.rl.policy import act
+from quantmarl.rl.rollout import stack_obs, unstack_actions
+from quantmarl.rl.train import Trainer
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m quantmarl.evaluate",
+                                description="Evaluate trained policies from a checkpoint.")
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory")
+    p.add_argument("--episodes", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed of the evaluation episodes")
+    p.add_argument("--seed-index", type=int, default=0, help="which trained seed to evaluate")
+    p.add_argument("--policy", choices=("sample", "greedy"), default="sample")
+    p.add_argument("--baseline", action="store_true", help="also evaluate random learners")
+    p.add_argument("--render", choices=("ansi",), default=None,
+                   help="print the market view after one episode")
+    return p.parse_args(argv)
+
+
+def _table(stats: dict, label: str) -> str:
+    lines = [f"{label}",
+             "agent".ljust(22) + "".join(h.rjust(26) for h in
+                                          ("PnL %", "Sharpe", "max DD %", "win rate"))]
+
+    def fmt(e, scale=1.0):
+        if e["mean"] is None:
+            return "n/a"
+        lo, hi = (x if x is not None else float("nan") for x in e["ci95"])
+        return f"{e['mean'] * scale:.3f} [{lo * scale:.3f}, {hi * scale:.3f}]"
+
+    for agent, s in stats.items():
+        cells = (fmt(s["pnl"], 100), fmt(s["sharpe"]), fmt(s["max_drawdown"], 100),
+                 fmt(s["win_rate"]))
+        lines.append(agent.ljust(22) + "".join(c.rjust(26) for c in cells))
+    return "\n".join(lines)
+
+
+def render_episode(trainer: Trainer, params: dict, seed: int) -> str:
+    """Play one episode through the PettingZoo shell with the policies (sampled); the last
+    ansi frame."""
+    env = parallel_env(config=trainer.env.config, params=trainer.env_params,
+                       render_mode="ansi")
+    all_params = trainer.policy_params(params)
+    mappo = trainer.config.algorithm == "mappo"
+
+    @jax.jit
+    def policy(key, obs, memory):  # one env: memory group -> [count, k]
+        g_obs = stack_obs(trainer.env, obs)
+        inputs = trainer.inputs(g_obs) if mappo else g_obs
+        acts, memory = {}, dict(memory)
+        for i, g in enumerate(g_obs):
+            memory[g], logits, _ = trainer.step_fns[g](all_params[g], memory[g], inputs[g])
+            acts[g] = act(jax.random.fold_in(key, i), logits, trainer.nvecs[g], greedy=False)
+        return unstack_actions(trainer.env, acts), memory
+
+    obs, _ = env.reset(seed=seed)
+    key = jax.random.key(seed)
+    memory = jax.tree.map(lambda m: m[0], trainer.initial_carry(1))  # zero: a new episode
+    while env.agents:
+        key, sub = jax.random.split(key)
+        full = {a: obs.get(a, np.zeros(env.observation_space(a).shape, np.float32))
+                for a in env.possible_agents}
+        actions, memory = policy(sub, full, memory)
+        actions = jax.device_get(actions)
+        obs, *_ = env.step({a: np.asarray(actions[a]) for a in env.agents})
+    return env.render()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    runtime.configure()  # before any computation
+    if args.episodes < 2:
+        print("error: --episodes must be >= 2 (intervals need two episodes)", file=sys.stderr)
+        return 2
+    try:
+        config, trainer, runner = checkpoint.restore(args.checkpoint)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not 0 <= args.seed_index < config.seeds:
+        print(f"error: --seed-index must be in [0, {config.seeds - 1}]", file=sys.stderr)
+        return 2
+    params = jax.tree.map(lambda x: x[args.seed_index], runner.params)
+    key = jax.random.key(args.seed)
+    wealth = make_episodes(trainer, args.episodes, args.policy)(key, params)
+    result = {"checkpoint": args.checkpoint, "episodes": args.episodes,
+              "seed_index": args.seed_index, "policy": args.policy,
+              "agents": summarise(wealth, trainer.env.agents)}
+    print(_table(result["agents"], f"trained policies ({args.policy}), {args.episodes} episodes"))
+    if args.baseline:
+        base = make_episodes(trainer, args.episodes, "random")(key, params)
+        result["random_baseline"] = summarise(base, trainer.env.agents)
+        print(_table(result["random_baseline"], "random learners (baseline)"))
+    if args.render == "ansi":
+        print(render_episode(trainer, params, args.seed))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
