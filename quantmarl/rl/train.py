@@ -49,7 +49,6 @@ import optax
 from flax import struct
 
 from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
-from quantmarl.market import MarketConfig
 from quantmarl.rl import distributions
 from quantmarl.rl.config import TrainConfig
 from quantmarl.rl.networks import ActorCritic, RecurrentActorCritic, carry_size, policy_step
@@ -96,13 +95,8 @@ class Opponent:
 def build_env(config: TrainConfig, opponents: Sequence[Opponent] = ()) -> MarketEnv:
     """The env: learner groups first, then the opponents' groups (episodes are reset by
     the rollout, see :mod:`quantmarl.rl.rollout`)."""
-    market = MarketConfig(n_assets=config.market_assets, clearing=config.clearing,
-                          episode_length=config.episode_length,
-                          background_orders=config.background_orders)
-    if config.reactive is not None:
-        market = dataclasses.replace(market, reactive=config.reactive)
     groups = config.groups() + tuple(o.group for o in opponents)
-    return MarketEnv(EnvConfig(groups=groups, market=market, auto_reset=False))
+    return MarketEnv(EnvConfig(groups=groups, market=config.env_market(), auto_reset=False))
 
 
 def build_env_params(config: TrainConfig, env: MarketEnv) -> EnvParams:
