@@ -24,6 +24,7 @@ __all__ = [
     "Finding",
     "holm_adjust",
     "paired_comparison",
+    "paired_finding",
     "two_sample_comparison",
     "verdict",
 ]
@@ -277,3 +278,24 @@ def holm_adjust(findings: Sequence[Finding], alpha: float | None = None) -> list
         out.append(dataclasses.replace(f, p_adjusted=float(pa), correction=f"holm ({m} tests)",
                                        alpha=a, verdict=verdict(float(pa), a)))
     return out
+
+
+def paired_finding(a, b, hypothesis: str, metric: str, alternative: str = "two-sided",
+                   alpha: float = 0.05) -> Finding:
+    """:func:`paired_comparison` (Wilcoxon, bootstrap CI) on the seeds where both ``a``
+    [S] and ``b`` [S] are finite; dropped seeds are named in ``note`` and excluded from
+    ``n_seeds``. Fewer than 2 usable seeds: a finding with effect 0, CI [0, 0], p = 1
+    and a note saying the test could not be run."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    dropped = np.flatnonzero(~ok).tolist()
+    note = (f"dropped {len(dropped)} seed(s) with a non-finite metric: {dropped}"
+            if dropped else "")
+    if ok.sum() < 2:
+        return Finding(hypothesis=hypothesis, metric=metric, effect_size=0.0, ci_low=0.0,
+                       ci_high=0.0, p_value=1.0, test="not run (fewer than 2 usable seeds)",
+                       n_seeds=int(ok.sum()), alpha=alpha, verdict=verdict(1.0, alpha),
+                       alternative=alternative, note=note or "fewer than 2 seeds")
+    f = paired_comparison(a[ok], b[ok], hypothesis, metric, alternative=alternative,
+                          alpha=alpha)
+    return dataclasses.replace(f, note="; ".join(n for n in (f.note, note) if n))

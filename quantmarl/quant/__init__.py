@@ -11,6 +11,7 @@ from quantmarl.quant import (
     market_quality,
     plots,
     risk,
+    series,
     stats,
     stylized,
 )
@@ -71,7 +72,8 @@ from quantmarl.quant.stylized import (
 )
 
 __all__ = [
-    "herding", "indicators", "market_quality", "plots", "risk", "stats", "stylized",
+    "herding", "indicators", "market_quality", "plots", "risk", "series", "stats",
+    "stylized",
     "cck_masked", "cck_regression", "cck_up_down", "csad", "lsv", "lsv_adjustment_factor",
     "atr", "bollinger", "ema", "macd", "rolling_volatility", "rsi", "sma", "vwap",
     "depth", "kyle_lambda", "realised_volatility", "recovery_time", "relative_spread",

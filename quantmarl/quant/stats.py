@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.scipy.special import ndtr, ndtri
 
+from quantmarl.quant._cast import as_float
 from quantmarl.quant._dist import norm_sf, t_sf, t_two_sided
 
 __all__ = [
@@ -40,12 +41,6 @@ class TestResult(NamedTuple):
 
     statistic: Array
     pvalue: Array
-
-
-def _f(x: Array) -> Array:
-    """Floats keep their dtype (float32 allowed); ints/bools become the default float."""
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
 
 
 def _check_alt(alternative: str) -> None:
@@ -83,7 +78,7 @@ def bootstrap_distribution(
 
     ``data`` [..., n] -> [..., n_resamples], resampling with replacement.
     """
-    data = _f(data)
+    data = as_float(data)
     n = data.shape[-1]
 
     def one(k, x):
@@ -135,7 +130,7 @@ def bootstrap_ci(
     """
     if method not in ("percentile", "bca"):
         raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
-    data = _f(data)
+    data = as_float(data)
     theta_b = bootstrap_distribution(key, data, statistic, n_resamples)
     alpha = (1.0 - confidence_level) / 2.0
 
@@ -178,7 +173,7 @@ def permutation_test(
     smaller, clipped to 1; ``gamma = 100 eps |obs|``. x [..., n1], y [..., n2].
     """
     _check_alt(alternative)
-    x, y = _f(x), _f(y)
+    x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
     y = jnp.broadcast_to(y, batch + y.shape[-1:])
@@ -213,7 +208,7 @@ def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResul
     Welch-Satterthwaite dof, Student-t p-value via the incomplete beta function.
     """
     _check_alt(alternative)
-    x, y = _f(x), _f(y)
+    x, y = as_float(x), as_float(y)
     nx, ny = x.shape[-1], y.shape[-1]
     vx = jnp.var(x, axis=-1, ddof=1) / nx
     vy = jnp.var(y, axis=-1, ddof=1) / ny
@@ -266,7 +261,7 @@ def mann_whitney_u(
     statistic is U of ``x``. x [..., n1], y [..., n2].
     """
     _check_alt(alternative)
-    x, y = _f(x), _f(y)
+    x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
     y = jnp.broadcast_to(y, batch + y.shape[-1:])
@@ -279,7 +274,7 @@ def mann_whitney_u(
 @jax.jit
 def cohens_d(x: Array, y: Array) -> Array:
     """Cohen's d ``(mx - my) / s_pooled``, ``s_pooled^2 = ((nx-1)sx^2 + (ny-1)sy^2)/(nx+ny-2)``."""
-    x, y = _f(x), _f(y)
+    x, y = as_float(x), as_float(y)
     nx, ny = x.shape[-1], y.shape[-1]
     sp2 = ((nx - 1) * jnp.var(x, axis=-1, ddof=1) + (ny - 1) * jnp.var(y, axis=-1, ddof=1)) / (
         nx + ny - 2
@@ -301,7 +296,7 @@ def holm(pvals: Array, alpha: float = 0.05) -> tuple[Array, Array]:
 
     Matches ``statsmodels.stats.multitest.multipletests(p, alpha, "holm")``.
     """
-    p = _f(pvals)
+    p = as_float(pvals)
     m = p.shape[-1]
     order = jnp.argsort(p, axis=-1)
     ps = jnp.take_along_axis(p, order, axis=-1)
@@ -317,7 +312,7 @@ def benjamini_hochberg(pvals: Array, alpha: float = 0.05) -> tuple[Array, Array]
 
     Matches ``multipletests(p, alpha, "fdr_bh")`` along the last axis.
     """
-    p = _f(pvals)
+    p = as_float(pvals)
     m = p.shape[-1]
     ax = p.ndim - 1
     order = jnp.argsort(p, axis=-1)
