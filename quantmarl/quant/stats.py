@@ -27,6 +27,8 @@ __all__ = [
     "permutation_test",
     "mean_difference",
     "welch_ttest",
+    "paired_ttest",
+    "paired_cohens_d",
     "mann_whitney_u",
     "cohens_d",
     "holm",
@@ -43,7 +45,8 @@ class TestResult(NamedTuple):
     pvalue: Array
 
 
-def _check_alt(alternative: str) -> None:
+def check_alternative(alternative: str) -> None:
+    """Raise ``ValueError`` unless ``alternative`` is two-sided, less or greater."""
     if alternative not in _ALTERNATIVES:
         raise ValueError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
 
@@ -172,7 +175,7 @@ def permutation_test(
     ``(#{null <= obs + gamma} + 1) / (B + 1)`` ("less"), two-sided = 2 x the
     smaller, clipped to 1; ``gamma = 100 eps |obs|``. x [..., n1], y [..., n2].
     """
-    _check_alt(alternative)
+    check_alternative(alternative)
     x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
@@ -207,7 +210,7 @@ def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResul
     ``t = (mx - my) / sqrt(vx/nx + vy/ny)`` (sample variances, ddof=1),
     Welch-Satterthwaite dof, Student-t p-value via the incomplete beta function.
     """
-    _check_alt(alternative)
+    check_alternative(alternative)
     x, y = as_float(x), as_float(y)
     nx, ny = x.shape[-1], y.shape[-1]
     vx = jnp.var(x, axis=-1, ddof=1) / nx
@@ -222,6 +225,34 @@ def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResul
     else:
         p = t_sf(-t, df)
     return TestResult(t, p)
+
+
+@partial(jax.jit, static_argnames="alternative")
+def paired_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResult:
+    """Paired t-test of ``d = x - y`` along the last axis (x, y [..., n]).
+
+    Matches ``scipy.stats.ttest_rel(x, y, axis=-1)``: ``t = mean(d) / (sd(d) / sqrt(n))``
+    (ddof=1), ``n - 1`` degrees of freedom, Student-t p-value.
+    """
+    check_alternative(alternative)
+    d = as_float(x) - as_float(y)
+    n = d.shape[-1]
+    t = jnp.mean(d, axis=-1) / (jnp.std(d, axis=-1, ddof=1) / jnp.sqrt(n))
+    df = jnp.asarray(n - 1, d.dtype)
+    if alternative == "two-sided":
+        p = t_two_sided(t, df)
+    elif alternative == "greater":
+        p = t_sf(t, df)
+    else:
+        p = t_sf(-t, df)
+    return TestResult(t, p)
+
+
+@jax.jit
+def paired_cohens_d(x: Array, y: Array) -> Array:
+    """Cohen's ``d_z`` of paired samples: ``mean(d) / sd(d)``, ``d = x - y`` (ddof=1)."""
+    d = as_float(x) - as_float(y)
+    return jnp.mean(d, axis=-1) / jnp.std(d, axis=-1, ddof=1)
 
 
 def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str) -> tuple[Array, Array]:
@@ -260,7 +291,7 @@ def mann_whitney_u(
     Matches ``scipy.stats.mannwhitneyu(x, y, method="asymptotic")``; the
     statistic is U of ``x``. x [..., n1], y [..., n2].
     """
-    _check_alt(alternative)
+    check_alternative(alternative)
     x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])

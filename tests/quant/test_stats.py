@@ -134,3 +134,15 @@ def test_float32_accepted():
     res = qs.welch_ttest(X.astype(np.float32), Y.astype(np.float32))
     assert res.pvalue.dtype == np.float32
     np.testing.assert_allclose(res.pvalue, qs.welch_ttest(X, Y).pvalue, rtol=1e-4)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_paired_ttest_and_paired_d_match_scipy(alternative):
+    x, y = X, X + RNG.normal(0.2, 0.5, X.shape)
+    res = qs.paired_ttest(x, y, alternative=alternative)
+    ref = sst.ttest_rel(x, y, axis=-1, alternative=alternative)
+    np.testing.assert_allclose(res.statistic, ref.statistic, rtol=1e-12)
+    np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-10)
+    d = x - y
+    np.testing.assert_allclose(qs.paired_cohens_d(x, y), d.mean(-1) / d.std(-1, ddof=1),
+                               rtol=1e-12)
