@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quantmarl._validate import check_choice, check_float
 from quantmarl.quant import intervals, stats
 from quantmarl.quant.signed_rank import wilcoxon_signed_rank
 
@@ -96,10 +97,8 @@ def _sample(x, name: str) -> np.ndarray:
 
 
 def _check(alternative: str, alpha: float) -> None:
-    if alternative not in ALTERNATIVES:
-        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    check_choice("alternative", alternative, ALTERNATIVES)
+    check_float("alpha", alpha, 0.0, 1.0, lo_open=True, hi_open=True)
 
 
 def _degenerate_p(effect: float, alternative: str) -> float:

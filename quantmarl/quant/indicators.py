@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantmarl._validate import check_int
 from quantmarl.quant._cast import as_float
 
 __all__ = [
@@ -41,9 +42,7 @@ _TA_EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
 
 
 def _check_n(n: int, name: str = "n") -> int:
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-    return n
+    return check_int(name, n, 1, allow_numpy=False)
 
 
 def _pad_front(valid: Array, length: int) -> Array:

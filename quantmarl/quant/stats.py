@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.scipy.special import ndtr, ndtri
 
+from quantmarl._validate import check_choice
 from quantmarl.quant._cast import as_float
 from quantmarl.quant._dist import norm_sf, t_sf, t_two_sided
 
@@ -47,8 +48,7 @@ class TestResult(NamedTuple):
 
 def check_alternative(alternative: str) -> None:
     """Raise ``ValueError`` unless ``alternative`` is two-sided, less or greater."""
-    if alternative not in _ALTERNATIVES:
-        raise ValueError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+    check_choice("alternative", alternative, _ALTERNATIVES)
 
 
 def _batched_keys(key: Array, batch_shape: tuple[int, ...]) -> Array:
@@ -202,6 +202,13 @@ def permutation_test(
     return TestResult(obs, p)
 
 
+def _t_pvalue(t: Array, df: Array, alternative: str) -> Array:
+    """Student-t p-value of statistic ``t`` with ``df`` degrees of freedom under H1."""
+    if alternative == "two-sided":
+        return t_two_sided(t, df)
+    return t_sf(t, df) if alternative == "greater" else t_sf(-t, df)
+
+
 @partial(jax.jit, static_argnames="alternative")
 def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResult:
     """Welch's unequal-variance t-test along the last axis.
@@ -218,13 +225,7 @@ def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResul
     se2 = vx + vy
     t = (jnp.mean(x, axis=-1) - jnp.mean(y, axis=-1)) / jnp.sqrt(se2)
     df = se2**2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
-    if alternative == "two-sided":
-        p = t_two_sided(t, df)
-    elif alternative == "greater":
-        p = t_sf(t, df)
-    else:
-        p = t_sf(-t, df)
-    return TestResult(t, p)
+    return TestResult(t, _t_pvalue(t, df, alternative))
 
 
 @partial(jax.jit, static_argnames="alternative")
@@ -239,13 +240,7 @@ def paired_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResu
     n = d.shape[-1]
     t = jnp.mean(d, axis=-1) / (jnp.std(d, axis=-1, ddof=1) / jnp.sqrt(n))
     df = jnp.asarray(n - 1, d.dtype)
-    if alternative == "two-sided":
-        p = t_two_sided(t, df)
-    elif alternative == "greater":
-        p = t_sf(t, df)
-    else:
-        p = t_sf(-t, df)
-    return TestResult(t, p)
+    return TestResult(t, _t_pvalue(t, df, alternative))
 
 
 @jax.jit
