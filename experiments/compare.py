@@ -217,8 +217,8 @@ def two_sample_comparison(
         p = _degenerate_p(effect, alternative)
         note = "no variation in either sample"
     else:
-        run = stats.welch_ttest if test == "welch" else stats.mann_whitney_u
-        res = run(a, b, alternative=alternative)
+        res = (stats.welch_ttest(a, b, alternative=alternative) if test == "welch" else
+               stats.mann_whitney_u(a, b, alternative=alternative, method="auto"))
         p, stat = float(res.pvalue), float(res.statistic)
     if ci == "t":
         se2 = va / na + vb / nb

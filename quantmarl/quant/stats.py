@@ -9,11 +9,12 @@ an independent sub-key per batch element.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.scipy.special import ndtr, ndtri
 
@@ -250,7 +251,33 @@ def paired_cohens_d(x: Array, y: Array) -> Array:
     return jnp.mean(d, axis=-1) / jnp.std(d, axis=-1, ddof=1)
 
 
-def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str) -> tuple[Array, Array]:
+MWU_EXACT_MAX = 8  # method="auto": exact null distribution when min(n1, n2) <= 8, no ties
+
+
+@lru_cache(maxsize=64)
+def _mwu_sf(n1: int, n2: int) -> np.ndarray:
+    """float64 [n1 * n2 + 1]: ``P(U >= k)`` under H0 for untied samples of sizes n1, n2
+    (exact integer counts of rank arrangements, one division each)."""
+    # ways[a][b][u]: arrangements of a x's and b y's with U_x = u (Python ints, exact)
+    ways = [[[1] for _ in range(n2 + 1)]] + [[None] * (n2 + 1) for _ in range(n1)]
+    for a in range(1, n1 + 1):
+        ways[a][0] = [1]
+        for b in range(1, n2 + 1):
+            top, left = ways[a - 1][b], ways[a][b - 1]  # the largest value is an x / a y
+            out = [0] * (a * b + 1)
+            for u, w in enumerate(top):
+                out[u + b] += w
+            for u, w in enumerate(left):
+                out[u] += w
+            ways[a][b] = out
+    counts = ways[n1][n2]
+    total = sum(counts)
+    tails = np.cumsum(np.array(counts[::-1], dtype=object))[::-1]
+    return np.array([int(t) / total for t in tails], np.float64)
+
+
+def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str,
+             method: str) -> tuple[Array, Array]:
     n1, n2 = x.shape[-1], y.shape[-1]
     n = n1 + n2
     z = jnp.concatenate([x, y])
@@ -274,24 +301,33 @@ def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str) -> tupl
     if use_continuity:
         num = num - 0.5
     p = jnp.clip(fac * norm_sf(num / sd), 0.0, 1.0)
+    if method == "auto" and min(n1, n2) <= MWU_EXACT_MAX:
+        sf = jnp.asarray(_mwu_sf(n1, n2), z.dtype)
+        exact = jnp.clip(fac * sf[jnp.round(u).astype(jnp.int32)], 0.0, 1.0)
+        p = jnp.where(jnp.any(c > 1), p, exact)
     return u1, p
 
 
-@partial(jax.jit, static_argnames=("use_continuity", "alternative"))
+@partial(jax.jit, static_argnames=("use_continuity", "alternative", "method"))
 def mann_whitney_u(
-    x: Array, y: Array, use_continuity: bool = True, alternative: str = "two-sided"
+    x: Array, y: Array, use_continuity: bool = True, alternative: str = "two-sided",
+    method: str = "asymptotic",
 ) -> TestResult:
-    """Mann-Whitney U test, normal approximation with tie and continuity correction.
+    """Mann-Whitney U test; the statistic is U of ``x``. x [..., n1], y [..., n2].
 
-    Matches ``scipy.stats.mannwhitneyu(x, y, method="asymptotic")``; the
-    statistic is U of ``x``. x [..., n1], y [..., n2].
+    ``method="asymptotic"``: normal approximation with tie and continuity correction
+    (``scipy.stats.mannwhitneyu(x, y, method="asymptotic")``); ``"auto"``: as scipy's
+    default, the exact null distribution when ``min(n1, n2) <= 8`` and there are no
+    ties, else the normal approximation.
     """
     check_alternative(alternative)
+    check_choice("method", method, ("asymptotic", "auto"))
     x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
     y = jnp.broadcast_to(y, batch + y.shape[-1:])
-    f = partial(_mwu_one, use_continuity=use_continuity, alternative=alternative)
+    f = partial(_mwu_one, use_continuity=use_continuity, alternative=alternative,
+                method=method)
     for _ in batch:
         f = jax.vmap(f)
     return TestResult(*f(x, y))
