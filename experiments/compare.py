@@ -176,7 +176,7 @@ def paired_comparison(
         hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
         p_value=p, test=name, n_seeds=n, alpha=alpha, verdict=verdict(p, alpha),
         alternative=alternative, ci_method=ci, statistic=_finite(stat) if stat is not None
-        else None, cohens_d=float(stats.paired_cohens_d(a, b)) if sd > 0 else None,
+        else None, cohens_d=effect / sd if sd > 0 else None,  # d_z from this finding's numbers
         mean_a=float(a.mean()),
         mean_b=float(b.mean()), note=note,
     )
