@@ -1,29 +1,36 @@
-"""Across-seed hypothesis tests for experiment reports (numpy/scipy, outside jit).
+"""Across-seed hypothesis tests for experiment reports, as :class:`Finding` records.
 
 Each comparison returns a :class:`Finding`: the effect size (a difference of
 means, in the metric's units), its 95% confidence interval, a p-value from a
-named test, a standardised effect (Cohen's d), and a verdict at ``alpha``.
-Bootstrap intervals use a numpy generator with a fixed seed, so the same inputs
-always give the same report. Degenerate samples (no variation) are handled
-explicitly and never reach scipy, so no ``RuntimeWarning`` escapes.
+named test, a standardised effect (Cohen's d), and a verdict at ``alpha``. The
+tests, effect sizes, intervals and the Holm correction are
+:mod:`quantmarl.quant`'s (:mod:`~quantmarl.quant.stats`,
+:mod:`~quantmarl.quant.signed_rank`, :mod:`~quantmarl.quant.intervals`); this
+module decides which to run, handles degenerate samples (no variation: the
+difference is known exactly) and words the result. Bootstrap replicates are
+drawn with a numpy generator with a fixed seed, so the same inputs always give
+the same report.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats as st
+
+from quantmarl._validate import check_choice, check_float
+from quantmarl.quant import intervals, stats
+from quantmarl.quant.signed_rank import wilcoxon_signed_rank
 
 __all__ = [
     "ALTERNATIVES",
     "Finding",
     "holm_adjust",
     "paired_comparison",
+    "paired_finding",
     "two_sample_comparison",
     "verdict",
 ]
@@ -90,10 +97,8 @@ def _sample(x, name: str) -> np.ndarray:
 
 
 def _check(alternative: str, alpha: float) -> None:
-    if alternative not in ALTERNATIVES:
-        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    check_choice("alternative", alternative, ALTERNATIVES)
+    check_float("alpha", alpha, 0.0, 1.0, lo_open=True, hi_open=True)
 
 
 def _degenerate_p(effect: float, alternative: str) -> float:
@@ -105,29 +110,11 @@ def _degenerate_p(effect: float, alternative: str) -> float:
     return 0.0 if (effect > 0) == (alternative == "greater") else 1.0
 
 
-def _quiet(fn, *args, **kwargs) -> tuple[object, str]:
-    """Call a scipy test, turning any RuntimeWarning into a note instead of a warning."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RuntimeWarning)
-        with np.errstate(all="ignore"):
-            res = fn(*args, **kwargs)
-    notes = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
-    return res, "; ".join(notes)
-
-
 def _bootstrap(resample_means, seed: int, n_resamples: int) -> tuple[float, float]:
-    """Percentile interval of ``resample_means(rng, size)`` replicates, in chunks."""
+    """Percentile interval of ``resample_means(rng, size)`` replicates, drawn in chunks."""
     rng = np.random.default_rng(seed)
     reps = [resample_means(rng, min(2000, n_resamples - i)) for i in range(0, n_resamples, 2000)]
-    lo, hi = np.quantile(np.concatenate(reps), [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    return float(lo), float(hi)
-
-
-def _t_interval(effect: float, se: float, df: float) -> tuple[float, float]:
-    if se == 0.0:
-        return effect, effect
-    h = float(st.t.ppf((1 + CONFIDENCE) / 2, df)) * se
-    return effect - h, effect + h
+    return intervals.percentile_interval(np.concatenate(reps), CONFIDENCE)
 
 
 def _finite(x) -> float | None:
@@ -174,14 +161,12 @@ def paired_comparison(
         p = _degenerate_p(effect, alternative)
         note = "all differences zero" if effect == 0.0 else "constant nonzero difference"
         stat = 0.0 if effect == 0.0 else None
-    elif test == "wilcoxon":
-        res, note = _quiet(st.wilcoxon, d, alternative=alternative)
-        p, stat = float(res.pvalue), float(res.statistic)
     else:
-        res, note = _quiet(st.ttest_rel, a, b, alternative=alternative)
+        run = wilcoxon_signed_rank if test == "wilcoxon" else stats.paired_ttest
+        res = run(a, b, alternative=alternative)
         p, stat = float(res.pvalue), float(res.statistic)
     if ci == "t":
-        lo, hi = _t_interval(effect, sd / math.sqrt(n), n - 1)
+        lo, hi = intervals.t_interval(effect, sd / math.sqrt(n), n - 1, CONFIDENCE)
     elif sd == 0.0:
         lo = hi = effect
     else:
@@ -191,7 +176,8 @@ def paired_comparison(
         hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
         p_value=p, test=name, n_seeds=n, alpha=alpha, verdict=verdict(p, alpha),
         alternative=alternative, ci_method=ci, statistic=_finite(stat) if stat is not None
-        else None, cohens_d=effect / sd if sd > 0 else None, mean_a=float(a.mean()),
+        else None, cohens_d=effect / sd if sd > 0 else None,  # d_z from this finding's numbers
+        mean_a=float(a.mean()),
         mean_b=float(b.mean()), note=note,
     )
 
@@ -230,29 +216,27 @@ def two_sample_comparison(
     if va == 0.0 and vb == 0.0:
         p = _degenerate_p(effect, alternative)
         note = "no variation in either sample"
-    elif test == "welch":
-        res, note = _quiet(st.ttest_ind, a, b, equal_var=False, alternative=alternative)
-        p, stat = float(res.pvalue), float(res.statistic)
     else:
-        res, note = _quiet(st.mannwhitneyu, a, b, alternative=alternative)
+        res = (stats.welch_ttest(a, b, alternative=alternative) if test == "welch" else
+               stats.mann_whitney_u(a, b, alternative=alternative, method="auto"))
         p, stat = float(res.pvalue), float(res.statistic)
     if ci == "t":
         se2 = va / na + vb / nb
         df = se2**2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1)) if se2 > 0 else 1
-        lo, hi = _t_interval(effect, math.sqrt(se2), df)
+        lo, hi = intervals.t_interval(effect, math.sqrt(se2), df, CONFIDENCE)
     elif va == 0.0 and vb == 0.0:
         lo = hi = effect
     else:
         lo, hi = _bootstrap(
             lambda rng, m: a[rng.integers(0, na, (m, na))].mean(axis=1)
             - b[rng.integers(0, nb, (m, nb))].mean(axis=1), seed, n_resamples)
-    sp2 = ((na - 1) * va + (nb - 1) * vb) / (na + nb - 2)
+    pooled = float(stats.cohens_d(a, b))
     return Finding(
         hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
         p_value=p, test=name, n_seeds=na, alpha=alpha, verdict=verdict(p, alpha),
         alternative=alternative, ci_method=ci,
         statistic=_finite(stat) if stat is not None else None,
-        cohens_d=effect / math.sqrt(sp2) if sp2 > 0 else None, mean_a=float(a.mean()),
+        cohens_d=pooled if math.isfinite(pooled) else None, mean_a=float(a.mean()),
         mean_b=float(b.mean()), n_b=nb, note=note,
     )
 
@@ -266,14 +250,32 @@ def holm_adjust(findings: Sequence[Finding], alpha: float | None = None) -> list
     m = len(findings)
     if m == 0:
         return []
-    p = np.array([f.p_value for f in findings], np.float64)
-    order = np.argsort(p, kind="stable")
-    adj_sorted = np.minimum(np.maximum.accumulate(p[order] * np.arange(m, 0, -1)), 1.0)
-    adj = np.empty(m)
-    adj[order] = adj_sorted
+    _, adj = stats.holm(np.array([f.p_value for f in findings], np.float64))
+    adj = np.asarray(adj, np.float64)
     out = []
     for f, pa in zip(findings, adj, strict=True):
         a = f.alpha if alpha is None else alpha
         out.append(dataclasses.replace(f, p_adjusted=float(pa), correction=f"holm ({m} tests)",
                                        alpha=a, verdict=verdict(float(pa), a)))
     return out
+
+
+def paired_finding(a, b, hypothesis: str, metric: str, alternative: str = "two-sided",
+                   alpha: float = 0.05) -> Finding:
+    """:func:`paired_comparison` (Wilcoxon, bootstrap CI) on the seeds where both ``a``
+    [S] and ``b`` [S] are finite; dropped seeds are named in ``note`` and excluded from
+    ``n_seeds``. Fewer than 2 usable seeds: a finding with effect 0, CI [0, 0], p = 1
+    and a note saying the test could not be run."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    dropped = np.flatnonzero(~ok).tolist()
+    note = (f"dropped {len(dropped)} seed(s) with a non-finite metric: {dropped}"
+            if dropped else "")
+    if ok.sum() < 2:
+        return Finding(hypothesis=hypothesis, metric=metric, effect_size=0.0, ci_low=0.0,
+                       ci_high=0.0, p_value=1.0, test="not run (fewer than 2 usable seeds)",
+                       n_seeds=int(ok.sum()), alpha=alpha, verdict=verdict(1.0, alpha),
+                       alternative=alternative, note=note or "fewer than 2 seeds")
+    f = paired_comparison(a[ok], b[ok], hypothesis, metric, alternative=alternative,
+                          alpha=alpha)
+    return dataclasses.replace(f, note="; ".join(n for n in (f.note, note) if n))

@@ -29,29 +29,12 @@ from typing import Any, TypeVar
 import numpy as np
 import yaml
 
+from quantmarl._validate import check_range
+
 __all__ = ["check_range", "config_to_dict", "dump_config", "load_config", "read_yaml"]
 
 T = TypeVar("T")
 MIN_SEEDS = 2
-
-
-def check_range(
-    name: str, value: float, lo: float | None = None, hi: float | None = None,
-    *, lo_open: bool = False, hi_open: bool = False,
-) -> None:
-    """Raise ``ValueError`` naming ``name``, ``value`` and the allowed range unless
-    ``lo <= value <= hi`` (``<`` where ``lo_open``/``hi_open``; ``None`` = unbounded)."""
-    ok = True
-    if lo is not None:
-        ok = ok and (value > lo if lo_open else value >= lo)
-    if hi is not None:
-        ok = ok and (value < hi if hi_open else value <= hi)
-    if not ok:
-        left = "(" if lo_open or lo is None else "["
-        right = ")" if hi_open or hi is None else "]"
-        lo_s = "-inf" if lo is None else repr(lo)
-        hi_s = "inf" if hi is None else repr(hi)
-        raise ValueError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
 
 
 # ----------------------------------------------------------------------------- types

@@ -27,8 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import common
-from experiments.common import MarketSettings, PPOSettings
+from experiments import compare, control, evaluation, settings, training
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -38,7 +37,9 @@ from experiments.runner import (
     main,
     phases,
 )
-from quantmarl.quant import herding, plots
+from experiments.settings import PPOSettings, check_market, experiment_market
+from quantmarl.market import MarketConfig
+from quantmarl.quant import herding, plots, series
 from quantmarl.rl.history import learning_curves
 
 
@@ -64,7 +65,7 @@ class Stress:
 
     def event(self):
         """The :class:`~quantmarl.events.Event` on all assets."""
-        return common.EVENTS[self.kind](self.magnitude, self.duration, self.start)
+        return evaluation.EVENTS[self.kind](self.magnitude, self.duration, self.start)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class HerdingConfig:
     alpha: float = 0.05
     agent_type: Literal["momentum_trader", "market_maker", "trader"] = "momentum_trader"
     learners: int = 8  # learner slots (one shared policy), all on asset 0
-    market: MarketSettings = field(default_factory=lambda: MarketSettings(
-        n_assets=3, clearing="auction", episode_length=200, background_orders=32))
+    market: MarketConfig = field(default_factory=lambda: experiment_market(
+        n_assets=3))
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(
         n_envs=32, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
@@ -90,6 +91,7 @@ class HerdingConfig:
     min_traders: int = 2  # LSV: steps with fewer active slot agents are excluded
 
     def __post_init__(self) -> None:
+        check_market(self.market)
         check_range("alpha", self.alpha, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("learners", self.learners, 2, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
@@ -128,12 +130,12 @@ def _market_metrics(records, rows, asset: int, cfg: HerdingConfig) -> dict[str, 
     calm = (t >= s.start - s.window) & (t < s.start)
     stress = (t >= s.start) & (t < s.start + s.window)
     close = np.asarray(records.close, np.float64)  # [S, E, T, A] ticks
-    r = common.log_returns(close)  # [S, E, T-1, A]; r[i]: step i -> i + 1
+    r = series.log_returns(close)  # [S, E, T-1, A]; r[i]: step i -> i + 1
     return {
         "h": h,
-        "lsv": common.nanmean(h.reshape(h.shape[0], -1), axis=1),
-        "lsv_calm": common.nanmean(h[..., calm].reshape(h.shape[0], -1), axis=1),
-        "lsv_stress": common.nanmean(h[..., stress].reshape(h.shape[0], -1), axis=1),
+        "lsv": series.nanmean(h.reshape(h.shape[0], -1), axis=1),
+        "lsv_calm": series.nanmean(h[..., calm].reshape(h.shape[0], -1), axis=1),
+        "lsv_stress": series.nanmean(h[..., stress].reshape(h.shape[0], -1), axis=1),
         "gamma2_calm": _gamma2(r, calm[1:]),
         "gamma2_stress": _gamma2(r, stress[1:]),
         "activity": np.asarray(qty != 0, np.float64).mean(axis=(1, 2, 3)),
@@ -142,19 +144,19 @@ def _market_metrics(records, rows, asset: int, cfg: HerdingConfig) -> dict[str, 
 
 def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
     """Train, evaluate treatment and control under stress, test, plot."""
-    tc = common.train_config(config.ppo, config.market, config.agent_type, config.learners)
+    tc = settings.train_config(config.ppo, config.market, config.agent_type, config.learners)
     with phases(4, "herding") as phase:
         with phase("train"):
-            trainer, out, k_eval = common.train_all_seeds(tc, config.seed, config.seeds)
+            trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
         with phase("evaluate learners"):
-            params = common.stressed(trainer.env_params.market, trainer.env.config.market,
+            params = evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
                                      [config.stress.event()])
-            wealth, rec_rl = jax.block_until_ready(common.evaluate_rl(
+            wealth, rec_rl = jax.block_until_ready(evaluation.evaluate_rl(
                 trainer, out.runner.params, k_eval, params, config.eval_episodes))
         with phase("control"):
-            ctl = common.control_market(trainer)
+            ctl = control.control_market(trainer)
             rec_ctl = jax.block_until_ready(
-                common.evaluate_control(ctl, k_eval, params, config.eval_episodes))
+                control.evaluate_control(ctl, k_eval, params, config.eval_episodes))
         with phase("statistics"):
             rl = _market_metrics(rec_rl, np.arange(config.learners), 0, config)
             ctrl = _market_metrics(rec_ctl, np.asarray(ctl.slot_rows), ctl.slot_assets[0],
@@ -168,16 +170,16 @@ def _result(cfg: HerdingConfig, rl: dict, ctrl: dict, wealth: np.ndarray, metric
     did_rl = rl["lsv_stress"] - rl["lsv_calm"]
     did_ctrl = ctrl["lsv_stress"] - ctrl["lsv_calm"]
     findings = holm_adjust([
-        common.paired_finding(rl["lsv"], ctrl["lsv"], "learners herd differently from "
+        compare.paired_finding(rl["lsv"], ctrl["lsv"], "learners herd differently from "
                               "rule-based traders in the same slots (whole episode)",
                               "LSV H (learners - rule-based)", alpha=a),
-        common.paired_finding(rl["lsv_stress"], rl["lsv_calm"], "learners herd more in the "
+        compare.paired_finding(rl["lsv_stress"], rl["lsv_calm"], "learners herd more in the "
                               "stress window than in the calm window",
                               "LSV H (stress - calm), learners", "greater", alpha=a),
-        common.paired_finding(did_rl, did_ctrl, "stress changes herding of learners by a "
+        compare.paired_finding(did_rl, did_ctrl, "stress changes herding of learners by a "
                               "different amount than that of rule-based traders",
                               "LSV H stress-calm change (learners - rule-based)", alpha=a),
-        common.paired_finding(rl["gamma2_stress"], rl["gamma2_calm"], "market-wide herding "
+        compare.paired_finding(rl["gamma2_stress"], rl["gamma2_calm"], "market-wide herding "
                               "(CCK gamma2 more negative) under stress, learner markets",
                               "CCK gamma2 (stress - calm), learner markets", "less", alpha=a),
     ])
@@ -228,8 +230,8 @@ def _result(cfg: HerdingConfig, rl: dict, ctrl: dict, wealth: np.ndarray, metric
 
 def _series_figure(h_rl: np.ndarray, h_ctrl: np.ndarray, stress: np.ndarray) -> Figure:
     s = h_rl.shape[0] * h_rl.shape[1]
-    m_rl = common.nanmean(h_rl.reshape(s, -1), axis=0)
-    m_ctrl = common.nanmean(h_ctrl.reshape(s, -1), axis=0)
+    m_rl = series.nanmean(h_rl.reshape(s, -1), axis=0)
+    m_ctrl = series.nanmean(h_ctrl.reshape(s, -1), axis=0)
     fig = plots.herding_series(m_rl, stress, label="LSV H", title="Herding of the slot agents")
     ax = fig.axes[0]
     ax.lines[0].set_label("learners")
@@ -246,7 +248,7 @@ def _paired_figure(rl: dict, ctrl: dict) -> Figure:
             (ax2, (rl["lsv_calm"], rl["lsv_stress"]), ("calm", "stress"))):
         for i in range(a.shape[0]):
             ax.plot([0, 1], [a[i], b[i]], "o-", color="0.5", alpha=0.6, markersize=3)
-        ax.plot([0, 1], [common.nanmean(a), common.nanmean(b)], "o-", color="C3", linewidth=2,
+        ax.plot([0, 1], [series.nanmean(a), series.nanmean(b)], "o-", color="C3", linewidth=2,
                 label="mean")
         ax.set_xticks([0, 1], labels)
         ax.set_ylabel("LSV H")

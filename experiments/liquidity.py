@@ -30,8 +30,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import common
-from experiments.common import MarketSettings, PPOSettings
+from experiments import compare, control, evaluation, settings, training
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -41,8 +40,11 @@ from experiments.runner import (
     main,
     phases,
 )
+from experiments.settings import PPOSettings, check_market, experiment_market
 from quantmarl.events import liquidity_shock
+from quantmarl.market import MarketConfig
 from quantmarl.quant import market_quality as mq
+from quantmarl.quant import series
 from quantmarl.rl.history import learning_curves
 
 
@@ -89,9 +91,8 @@ class LiquidityConfig:
     seed: int = 0
     alpha: float = 0.05
     learners: int = 4  # RL market makers (one shared policy) on asset 0
-    market: MarketSettings = field(default_factory=lambda: MarketSettings(
-        n_assets=1, clearing="cda", episode_length=200, background_orders=32,
-        reactive=(("market_maker", 2), ("fundamental", 16), ("momentum", 8),
+    market: MarketConfig = field(default_factory=lambda: experiment_market(
+        clearing="cda", reactive=(("market_maker", 2), ("fundamental", 16), ("momentum", 8),
                   ("mean_reversion", 8), ("noise", 24))))
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(  # CDA steps are ~8x dearer
         n_envs=16, n_steps=32, iterations=60, update_epochs=2, n_minibatches=4,
@@ -103,6 +104,7 @@ class LiquidityConfig:
     eval_episodes: int = 4  # evaluation episodes per seed
 
     def __post_init__(self) -> None:
+        check_market(self.market)
         check_range("alpha", self.alpha, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("learners", self.learners, 1, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
@@ -159,14 +161,15 @@ def _metrics(records, customers: np.ndarray, cfg: LiquidityConfig) -> dict[str, 
     pre = slice(s.start - cfg.resilience.pre_window, s.start)
 
     def window_mean(x, sl):  # [S, E, T] -> [S]
-        return common.nanmean(x[..., sl].reshape(x.shape[0], -1), axis=1)
+        return series.nanmean(x[..., sl].reshape(x.shape[0], -1), axis=1)
 
     rs = cfg.resilience
     sm = _smooth(spread, rs.smooth)
     sm = np.where(np.isfinite(sm), sm, np.nanmax(np.where(np.isfinite(sm), sm, 0.0)))
     rec = jax.vmap(jax.vmap(lambda x: mq.recovery_time(
         x, s.start, rs.band, rs.pre_window, rs.hold)))(sm)
-    mid = common.mid_prices(records)[..., 0]  # [S, E, T] ticks
+    mid = series.mid_prices(records.best_bid, records.best_ask,
+                            records.close)[..., 0]  # [S, E, T] ticks
     dp = 1e4 * np.diff(np.log(mid), axis=-1)  # [S, E, T-1] bps; dp[t-1]: step t-1 -> t
     flow = np.asarray(records.agent_qty[..., customers, 0], np.float64).sum(-1)  # [S, E, T]
     w = slice(s.start, s.start + cfg.impact_window)
@@ -180,30 +183,30 @@ def _metrics(records, customers: np.ndarray, cfg: LiquidityConfig) -> dict[str, 
         "depth_after": window_mean(depth, after),
         "resilience": np.asarray(rec.steps, np.float64).mean(axis=1),
         "censored": np.asarray(rec.censored, np.float64).mean(axis=1),
-        "kyle_lambda": common.nanmean(lam, axis=1),
+        "kyle_lambda": series.nanmean(lam, axis=1),
         "one_sided": np.mean(~np.isfinite(spread), axis=(1, 2)),
-        "spread_path": common.nanmean(spread.reshape(-1, spread.shape[-1]), axis=0),
+        "spread_path": series.nanmean(spread.reshape(-1, spread.shape[-1]), axis=0),
         "depth_path": depth.mean(axis=(0, 1)),
     }
 
 
 def run(config: LiquidityConfig, out_dir: Path) -> ExperimentResult:
     """Train RL market makers, evaluate them and the rule-based control under the shock."""
-    tc = common.train_config(config.ppo, config.market, "market_maker", config.learners)
+    tc = settings.train_config(config.ppo, config.market, "market_maker", config.learners)
     s = config.shock
     with phases(3, "liquidity") as phase:
         with phase("train"):
-            trainer, out, k_eval = common.train_all_seeds(tc, config.seed, config.seeds)
+            trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
         with phase("evaluate learners"):
             mcfg = trainer.env.config.market
-            params = common.stressed(trainer.env_params.market, mcfg,
+            params = evaluation.stressed(trainer.env_params.market, mcfg,
                                      [liquidity_shock(s.magnitude, s.duration, s.start)])
-            wealth, rec_rl = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
+            wealth, rec_rl = evaluation.evaluate_rl(trainer, out.runner.params, k_eval, params,
                                                 config.eval_episodes)
             rl = _metrics(rec_rl, _customers(mcfg), config)
         with phase("control"):
-            ctl = common.control_market(trainer)
-            rec_ctl = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
+            ctl = control.control_market(trainer)
+            rec_ctl = control.evaluate_control(ctl, k_eval, params, config.eval_episodes)
             rule = _metrics(rec_ctl, _customers(ctl.config), config)
     pnl = np.asarray(wealth)[:, :, -1, :].mean(axis=(1, 2)) - 1.0
     return _result(config, rl, rule, pnl, out.metrics, phase.seconds)
@@ -212,7 +215,7 @@ def run(config: LiquidityConfig, out_dir: Path) -> ExperimentResult:
 def _customers(config) -> np.ndarray:
     """Account rows of the reactive traders that are not market makers (the order flow)."""
     names = [n for n, _ in config.reactive if n != "market_maker"]
-    return np.concatenate([common.block_rows(config, n) for n in names] or [np.arange(0)])
+    return np.concatenate([control.block_rows(config, n) for n in names] or [np.arange(0)])
 
 
 _METRICS = (
@@ -227,7 +230,7 @@ _METRICS = (
 def _result(cfg: LiquidityConfig, rl: dict, rule: dict, pnl: np.ndarray, metrics: dict,
             timings: dict) -> ExperimentResult:
     findings = holm_adjust([
-        common.paired_finding(rl[k], rule[k], f"RL market makers change the {label.split(',')[0]}"
+        compare.paired_finding(rl[k], rule[k], f"RL market makers change the {label.split(',')[0]}"
                               " compared with rule-based market makers",
                               f"{label} (RL - rule-based)", alpha=cfg.alpha)
         for k, label in _METRICS])

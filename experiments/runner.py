@@ -40,6 +40,7 @@ from experiments.compare import (
 )
 from experiments.config import check_range, config_to_dict, dump_config, load_config
 from experiments.report import REPORT_SCHEMA, environment, validate_report, write_report
+from quantmarl._validate import check_int
 from quantmarl.runtime import configure as configure_runtime
 
 __all__ = [
@@ -78,8 +79,7 @@ RESULTS_ROOT = Path("results")
 def seed_keys(seed: int, n: int) -> jax.Array:
     """``n`` independent PRNG keys from base ``seed`` (``jax.random.split`` of
     ``jax.random.key(seed)``), shape [n]: one per replicate, ready to ``vmap`` over."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an int, got {seed!r}")
+    check_int("seed", seed, allow_numpy=False)
     check_range("n", n, 1)
     return jax.random.split(jax.random.key(seed), n)
 

@@ -28,8 +28,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import common
-from experiments.common import MarketSettings, PPOSettings
+from experiments import compare, control, evaluation, settings, training
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -39,7 +38,10 @@ from experiments.runner import (
     main,
     phases,
 )
+from experiments.settings import PPOSettings, check_market, experiment_market
+from quantmarl.market import MarketConfig
 from quantmarl.quant import market_quality as mq
+from quantmarl.quant import series
 from quantmarl.rl.history import learning_curves
 
 
@@ -100,8 +102,8 @@ class VolatilityConfig:
     alpha: float = 0.05
     agent_type: Literal["momentum_trader", "market_maker", "trader"] = "momentum_trader"
     learners: int = 8  # learner slots (one shared policy), on asset 0
-    market: MarketSettings = field(default_factory=lambda: MarketSettings(
-        n_assets=1, clearing="auction", episode_length=200, background_orders=32))
+    market: MarketConfig = field(default_factory=lambda: experiment_market(
+        n_assets=1))
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(
         n_envs=32, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
@@ -116,6 +118,7 @@ class VolatilityConfig:
     eval_episodes: int = 4  # evaluation episodes per seed and condition
 
     def __post_init__(self) -> None:
+        check_market(self.market)
         check_range("alpha", self.alpha, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("learners", self.learners, 1, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
@@ -145,7 +148,7 @@ def _metrics(records, cfg: VolatilityConfig) -> dict[str, np.ndarray]:
     amp = np.asarray(amp, np.float64)
     amp = np.where(np.isfinite(amp), amp, np.nan)  # no pre-shock variation: undefined
     return {
-        "amp": common.nanmean(amp, axis=1),
+        "amp": series.nanmean(amp, axis=1),
         "recovery": np.asarray(rec.steps, np.float64).mean(axis=1),
         "censored": np.asarray(rec.censored, np.float64).mean(axis=1),
         "halted": np.asarray(records.halted[..., 0], np.float64).mean(axis=(1, 2)),
@@ -156,26 +159,26 @@ def _metrics(records, cfg: VolatilityConfig) -> dict[str, np.ndarray]:
 
 def run(config: VolatilityConfig, out_dir: Path) -> ExperimentResult:
     """Train, evaluate learners and control under every scenario x breaker, test, plot."""
-    tc = common.train_config(config.ppo, config.market, config.agent_type, config.learners)
+    tc = settings.train_config(config.ppo, config.market, config.agent_type, config.learners)
     conditions = [(sc, brk) for sc in config.scenarios for brk in (False, True)]
     brk = {"threshold": config.breaker.threshold, "window": config.breaker.window,
            "halt_steps": config.breaker.halt_steps}
     res: dict[tuple[str, str, bool], dict] = {}
     with phases(1 + 2 * len(conditions), "volatility") as phase:
         with phase("train"):
-            trainer, out, k_eval = common.train_all_seeds(tc, config.seed, config.seeds)
-        ctl = common.control_market(trainer)
+            trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
+        ctl = control.control_market(trainer)
         for sc, on in conditions:
-            event = common.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
-            params = common.stressed(trainer.env_params.market, trainer.env.config.market,
+            event = evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
+            params = evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
                                      [event], brk if on else None)
             label = f"{sc.kind}, breaker {'on' if on else 'off'}"
             with phase(f"learners: {label}", "evaluate learners (all conditions)"):
-                _, rec = common.evaluate_rl(trainer, out.runner.params, k_eval, params,
+                _, rec = evaluation.evaluate_rl(trainer, out.runner.params, k_eval, params,
                                             config.eval_episodes)
                 res["rl", sc.kind, on] = _metrics(rec, config)
             with phase(f"control: {label}", "control (all conditions)"):
-                rec = common.evaluate_control(ctl, k_eval, params, config.eval_episodes)
+                rec = control.evaluate_control(ctl, k_eval, params, config.eval_episodes)
                 res["rule", sc.kind, on] = _metrics(rec, config)
     return _result(config, res, out.metrics, phase.seconds)
 
@@ -185,20 +188,20 @@ def _result(cfg: VolatilityConfig, res: dict, metrics: dict, timings: dict) -> E
     findings = []
     for sc in cfg.scenarios:
         k = sc.kind
-        findings.append(common.paired_finding(
+        findings.append(compare.paired_finding(
             res["rl", k, False]["amp"], res["rule", k, False]["amp"],
             f"{k}: volatility amplification differs with learners vs rule-based slots "
             "(breaker off)", f"amplification ratio, {k} (learners - rule-based)", alpha=a))
     for sc in cfg.scenarios:
         k = sc.kind
-        findings.append(common.paired_finding(
+        findings.append(compare.paired_finding(
             res["rl", k, True]["amp"], res["rl", k, False]["amp"],
             f"{k}: the circuit breaker changes volatility amplification (learner markets)",
             f"amplification ratio, {k} (breaker on - off)", alpha=a))
     for sc in cfg.scenarios:
         if sc.kind != "flash_crash":
             continue
-        findings.append(common.paired_finding(
+        findings.append(compare.paired_finding(
             res["rl", sc.kind, False]["recovery"], res["rule", sc.kind, False]["recovery"],
             f"{sc.kind}: recovery time differs with learners vs rule-based slots (breaker off)",
             f"recovery time, steps, censored at episode end, {sc.kind} "
@@ -216,7 +219,7 @@ def _result(cfg: VolatilityConfig, res: dict, metrics: dict, timings: dict) -> E
         rows["market"].append("learners" if market == "rl" else "rule-based")
         rows["scenario"].append(kind)
         rows["breaker"].append("on" if on else "off")
-        rows["amp_mean"].append(float(common.nanmean(m["amp"])))
+        rows["amp_mean"].append(float(series.nanmean(m["amp"])))
         rows["amp_median"].append(float(np.median(m["amp"][fin])) if fin.any() else np.nan)
         rows["recovery_mean"].append(float(m["recovery"].mean()))
         rows["censored_share"].append(float(m["censored"].mean()))

@@ -8,9 +8,12 @@ Import submodules, e.g. ``from quantmarl.quant import indicators, risk``.
 from quantmarl.quant import (
     herding,
     indicators,
+    intervals,
     market_quality,
     plots,
     risk,
+    series,
+    signed_rank,
     stats,
     stylized,
 )
@@ -54,12 +57,15 @@ from quantmarl.quant.risk import (
     var,
     win_rate,
 )
+from quantmarl.quant.signed_rank import wilcoxon_signed_rank
 from quantmarl.quant.stats import (
     benjamini_hochberg,
     bootstrap_ci,
     cohens_d,
     holm,
     mann_whitney_u,
+    paired_cohens_d,
+    paired_ttest,
     permutation_test,
     welch_ttest,
 )
@@ -71,7 +77,8 @@ from quantmarl.quant.stylized import (
 )
 
 __all__ = [
-    "herding", "indicators", "market_quality", "plots", "risk", "stats", "stylized",
+    "herding", "indicators", "intervals", "market_quality", "plots", "risk", "series",
+    "signed_rank", "stats", "stylized",
     "cck_masked", "cck_regression", "cck_up_down", "csad", "lsv", "lsv_adjustment_factor",
     "atr", "bollinger", "ema", "macd", "rolling_volatility", "rsi", "sma", "vwap",
     "depth", "kyle_lambda", "realised_volatility", "recovery_time", "relative_spread",
@@ -79,6 +86,7 @@ __all__ = [
     "calmar", "expected_shortfall", "max_drawdown", "max_drawdown_duration", "profit_factor",
     "returns", "sharpe", "sortino", "turnover", "var", "win_rate",
     "benjamini_hochberg", "bootstrap_ci", "cohens_d", "holm", "mann_whitney_u",
-    "permutation_test", "welch_ttest",
+    "paired_cohens_d", "paired_ttest", "permutation_test", "welch_ttest",
+    "wilcoxon_signed_rank",
     "acf", "excess_kurtosis", "hill_tail_index", "stylized_facts_report",
 ]

@@ -21,6 +21,9 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantmarl._validate import check_int
+from quantmarl.quant._cast import as_float
+
 __all__ = [
     "sma",
     "ema",
@@ -38,15 +41,8 @@ __all__ = [
 _TA_EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
 
 
-def _float(x: Array) -> Array:
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
-
-
 def _check_n(n: int, name: str = "n") -> int:
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-    return n
+    return check_int(name, n, 1, allow_numpy=False)
 
 
 def _pad_front(valid: Array, length: int) -> Array:
@@ -81,7 +77,7 @@ def _window_var_valid(x: Array, n: int, ddof: int) -> tuple[Array, Array]:
 @partial(jax.jit, static_argnames="n")
 def rolling_sum(x: Array, n: int) -> Array:
     """Trailing ``n``-sum; ``out[t] = sum(x[t-n+1..t])``, NaN for ``t < n-1``. Shape [T]."""
-    x = _float(x)
+    x = as_float(x)
     _check_n(n)
     if x.shape[-1] < n:
         return jnp.full(x.shape, jnp.nan, x.dtype)
@@ -91,7 +87,7 @@ def rolling_sum(x: Array, n: int) -> Array:
 @partial(jax.jit, static_argnames=("n", "ddof"))
 def rolling_std(x: Array, n: int, ddof: int = 0) -> Array:
     """Trailing ``n``-window standard deviation with ``ddof``; NaN warm-up. Shape [T]."""
-    x = _float(x)
+    x = as_float(x)
     _check_n(n)
     if x.shape[-1] < n or n - ddof < 1:
         return jnp.full(x.shape, jnp.nan, x.dtype)
@@ -128,7 +124,7 @@ def ema(x: Array, n: int) -> Array:
     Seeded at index ``n-1`` by the SMA of the first ``n`` values; then
     ``e_t = e_{t-1} + k (x_t - e_{t-1})``. Shape [T].
     """
-    x = _float(x)
+    x = as_float(x)
     _check_n(n)
     return _ema_from(x, n, n - 1, 2.0 / (n + 1))
 
@@ -152,7 +148,7 @@ def rsi(x: Array, n: int = 14) -> Array:
     then Wilder smoothing. ``RSI = 100 G / (G + L)`` (0 when ``G + L`` is below
     TA-Lib's 1e-8 zero threshold). Shape [T].
     """
-    x = _float(x)
+    x = as_float(x)
     _check_n(n)
     T = x.shape[-1]
     if T <= n:
@@ -181,7 +177,7 @@ def macd(
     an EMA(``signal``) of the MACD line seeded by its first ``signal`` values;
     all three outputs are NaN before index ``slow + signal - 2``.
     """
-    x = _float(x)
+    x = as_float(x)
     for v, nm in ((fast, "fast"), (slow, "slow"), (signal, "signal")):
         _check_n(v, nm)
     if slow < fast:
@@ -209,7 +205,7 @@ def bollinger(x: Array, n: int = 20, k: float = 2.0) -> tuple[Array, Array, Arra
     population (``ddof=0``) window standard deviation. Returns
     ``(upper, middle, lower)``, each shape [T], NaN before index ``n-1``.
     """
-    x = _float(x)
+    x = as_float(x)
     _check_n(n)
     T = x.shape[-1]
     if T < n:
@@ -225,7 +221,7 @@ def bollinger(x: Array, n: int = 20, k: float = 2.0) -> tuple[Array, Array, Arra
 @jax.jit
 def true_range(high: Array, low: Array, close: Array) -> Array:
     """True range (TA-Lib ``TRANGE``): ``max(h-l, |h-c_{t-1}|, |l-c_{t-1}|)``; NaN at 0."""
-    high, low, close = _float(high), _float(low), _float(close)
+    high, low, close = as_float(high), as_float(low), as_float(close)
     prev = close[:-1]
     h, lo = high[1:], low[1:]
     tr = jnp.maximum(h - lo, jnp.maximum(jnp.abs(h - prev), jnp.abs(lo - prev)))
@@ -256,7 +252,7 @@ def vwap(price: Array, volume: Array) -> Array:
 
     NaN while cumulative volume is zero. Shapes [T] -> [T].
     """
-    price, volume = _float(price), _float(volume)
+    price, volume = as_float(price), as_float(volume)
     cv = jnp.cumsum(volume)
     cpv = jnp.cumsum(price * volume)
     return jnp.where(cv > 0, cpv / jnp.where(cv > 0, cv, 1.0), jnp.nan)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantmarl.quant._cast import as_float
 from quantmarl.quant._ols import OLSResult, ols
 
 __all__ = [
@@ -28,22 +29,16 @@ __all__ = [
 ]
 
 
-def _f(x: Array) -> Array:
-    """Floats keep their dtype (float32 allowed); ints/bools become the default float."""
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
-
-
 @jax.jit
 def spread(best_bid: Array, best_ask: Array) -> Array:
     """Quoted spread ``ask - bid`` (same units as the inputs), elementwise."""
-    return _f(best_ask) - _f(best_bid)
+    return as_float(best_ask) - as_float(best_bid)
 
 
 @jax.jit
 def relative_spread(best_bid: Array, best_ask: Array) -> Array:
     """Relative quoted spread ``(ask - bid) / mid`` with ``mid = (ask + bid) / 2``."""
-    b, a = _f(best_bid), _f(best_ask)
+    b, a = as_float(best_bid), as_float(best_ask)
     return (a - b) / (0.5 * (a + b))
 
 
@@ -54,7 +49,7 @@ def depth(bid_qty: Array, ask_qty: Array, levels: int | None = None) -> Array:
     ``bid_qty``, ``ask_qty``: [..., L] ladders ordered from the touch outward
     (NaN or 0 for empty levels). Returns [...].
     """
-    b, a = _f(bid_qty)[..., :levels], _f(ask_qty)[..., :levels]
+    b, a = as_float(bid_qty)[..., :levels], as_float(ask_qty)[..., :levels]
     return jnp.nansum(b, axis=-1) + jnp.nansum(a, axis=-1)
 
 
@@ -67,7 +62,7 @@ def volatility_amplification(
     ``shock_t`` (t0) indexes ``returns`` [T]; windows are clipped to the
     array bounds (shift, not truncate), so keep ``before <= t0 <= T - after``. [] result.
     """
-    r = _f(returns)
+    r = as_float(returns)
     t0 = jnp.asarray(shock_t)
     pre = lax.dynamic_slice_in_dim(r, t0 - before, before)
     post = lax.dynamic_slice_in_dim(r, t0, after)
@@ -96,7 +91,7 @@ def recovery_time(
     ``t0`` (0 if it never leaves). ``steps = t - t0``. If it never recovers,
     ``steps = T - t0`` and ``censored = True`` (right-censored at the end).
     """
-    p = _f(prices)
+    p = as_float(prices)
     T = p.shape[-1]
     t0 = jnp.asarray(shock_t)
     ref = jnp.mean(lax.dynamic_slice_in_dim(p, t0 - pre_window, pre_window))
@@ -131,7 +126,7 @@ def kyle_lambda(
     flow ``q_t`` [T]. ``params[1]`` is lambda (price impact per unit volume);
     errors classical or HAC (Bartlett) as in :func:`quantmarl.quant._ols.ols`.
     """
-    q = _f(signed_volume)
+    q = as_float(signed_volume)
     X = jnp.stack([jnp.ones_like(q), q], axis=-1)
     return ols(price_changes, X, None, hac_maxlags)
 
@@ -142,7 +137,7 @@ def realised_volatility(returns: Array, periods_per_year: int | None = None) -> 
 
     With ``periods_per_year``: annualised ``sqrt(P / T * sum r^2)``. [..., T] -> [...].
     """
-    r = _f(returns)
+    r = as_float(returns)
     rv = jnp.sum(r**2, axis=-1)
     if periods_per_year is not None:
         rv = rv * periods_per_year / r.shape[-1]

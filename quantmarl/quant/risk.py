@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantmarl.quant._cast import as_float
+
 __all__ = [
     "returns",
     "sharpe",
@@ -34,22 +36,17 @@ __all__ = [
 ]
 
 
-def _f(x: Array) -> Array:
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
-
-
 @partial(jax.jit, static_argnames="log")
 def returns(prices: Array, log: bool = False) -> Array:
     """Per-period returns ``p_t / p_{t-1} - 1`` (or ``log(p_t / p_{t-1})``). [T] -> [T-1]."""
-    p = _f(prices)
+    p = as_float(prices)
     return jnp.diff(jnp.log(p)) if log else p[1:] / p[:-1] - 1.0
 
 
 @partial(jax.jit, static_argnames="periods_per_year")
 def sharpe(r: Array, periods_per_year: int = 252, risk_free: float = 0.0) -> Array:
     """Annualised Sharpe ratio ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(P)``. [T] -> []."""
-    ex = _f(r) - risk_free
+    ex = as_float(r) - risk_free
     return jnp.mean(ex) / jnp.std(ex, ddof=1) * jnp.sqrt(float(periods_per_year))
 
 
@@ -60,7 +57,7 @@ def sortino(r: Array, periods_per_year: int = 252, risk_free: float = 0.0) -> Ar
     ``mean(r - rf) / DD * sqrt(P)`` with downside deviation
     ``DD = sqrt(mean(min(r - rf, 0)^2))`` over *all* T periods. [T] -> [].
     """
-    ex = _f(r) - risk_free
+    ex = as_float(r) - risk_free
     dd = jnp.sqrt(jnp.mean(jnp.minimum(ex, 0.0) ** 2))
     return jnp.mean(ex) / dd * jnp.sqrt(float(periods_per_year))
 
@@ -68,7 +65,7 @@ def sortino(r: Array, periods_per_year: int = 252, risk_free: float = 0.0) -> Ar
 @jax.jit
 def drawdown(equity: Array) -> Array:
     """Drawdown series ``1 - E_t / max_{s<=t} E_s`` (positive fraction). [T] -> [T]."""
-    e = _f(equity)
+    e = as_float(equity)
     peak = lax.cummax(e, axis=0)
     return 1.0 - e / peak
 
@@ -82,7 +79,7 @@ def max_drawdown(equity: Array) -> Array:
 @jax.jit
 def max_drawdown_duration(equity: Array) -> Array:
     """Longest run of consecutive periods strictly below the running peak (int). [T] -> []."""
-    e = _f(equity)
+    e = as_float(equity)
     under = e < lax.cummax(e, axis=0)
 
     def step(run, u):
@@ -96,7 +93,7 @@ def max_drawdown_duration(equity: Array) -> Array:
 @partial(jax.jit, static_argnames="periods_per_year")
 def annual_return(r: Array, periods_per_year: int = 252) -> Array:
     """Compound annual growth rate ``prod(1 + r)^(P / T) - 1``. [T] -> []."""
-    r = _f(r)
+    r = as_float(r)
     growth = jnp.prod(1.0 + r)
     return growth ** (periods_per_year / r.shape[-1]) - 1.0
 
@@ -107,7 +104,7 @@ def calmar(r: Array, periods_per_year: int = 252) -> Array:
 
     The equity curve starts at 1 before the first return. [T] -> [] (inf if no drawdown).
     """
-    r = _f(r)
+    r = as_float(r)
     eq = jnp.concatenate([jnp.ones((1,), r.dtype), jnp.cumprod(1.0 + r)])
     return annual_return(r, periods_per_year) / max_drawdown(eq)
 
@@ -115,7 +112,7 @@ def calmar(r: Array, periods_per_year: int = 252) -> Array:
 @jax.jit
 def win_rate(pnl_per_trade: Array, mask: Array | None = None) -> Array:
     """Fraction of trades with ``pnl > 0`` among the trades in ``mask`` (default all). [K] -> []."""
-    pnl = _f(pnl_per_trade)
+    pnl = as_float(pnl_per_trade)
     m = jnp.ones(pnl.shape, bool) if mask is None else jnp.asarray(mask, bool)
     return jnp.sum((pnl > 0) & m) / jnp.sum(m)
 
@@ -123,7 +120,7 @@ def win_rate(pnl_per_trade: Array, mask: Array | None = None) -> Array:
 @jax.jit
 def profit_factor(pnl_per_trade: Array, mask: Array | None = None) -> Array:
     """Gross profit over gross loss ``sum(pnl+) / sum(|pnl-|)`` (inf if no losses). [K] -> []."""
-    pnl = _f(pnl_per_trade)
+    pnl = as_float(pnl_per_trade)
     if mask is not None:
         pnl = jnp.where(jnp.asarray(mask, bool), pnl, 0.0)
     return jnp.sum(jnp.maximum(pnl, 0.0)) / jnp.sum(jnp.maximum(-pnl, 0.0))
@@ -145,7 +142,7 @@ def var(r: Array, alpha: float = 0.05) -> Array:
     ``VaR = -Q(alpha)`` where ``Q`` is numpy's default ``linear`` (Hyndman-Fan
     type 7) empirical quantile; a positive number is a loss. [T] -> [].
     """
-    return -_quantile_linear(_f(r), jnp.asarray(alpha))
+    return -_quantile_linear(as_float(r), jnp.asarray(alpha))
 
 
 @jax.jit
@@ -154,7 +151,7 @@ def expected_shortfall(r: Array, alpha: float = 0.05) -> Array:
 
     Positive number = average loss in the tail. [T] -> [].
     """
-    r = _f(r)
+    r = as_float(r)
     q = _quantile_linear(r, jnp.asarray(alpha))
     tail = r <= q
     return -jnp.sum(jnp.where(tail, r, 0.0)) / jnp.sum(tail)
@@ -167,14 +164,14 @@ def turnover(traded_value: Array, equity: Array) -> Array:
     ``traded_value``: signed notional traded each period [T]; ``equity``: [T].
     Multiply by periods per year for an annual figure. [T], [T] -> [].
     """
-    tv = _f(traded_value)
-    return jnp.sum(jnp.abs(tv)) / (tv.shape[-1] * jnp.mean(_f(equity)))
+    tv = as_float(traded_value)
+    return jnp.sum(jnp.abs(tv)) / (tv.shape[-1] * jnp.mean(as_float(equity)))
 
 
 @jax.jit
 def average_trade_size(quantities: Array) -> Array:
     """Mean ``|q|`` over periods/trades with ``q != 0`` (NaN if none). [T] -> []."""
-    q = _f(quantities)
+    q = as_float(quantities)
     nz = q != 0
     return jnp.sum(jnp.abs(q)) / jnp.where(jnp.any(nz), jnp.sum(nz), jnp.nan)
 

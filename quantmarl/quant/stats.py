@@ -9,14 +9,17 @@ an independent sub-key per batch element.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.scipy.special import ndtr, ndtri
 
+from quantmarl._validate import check_choice
+from quantmarl.quant._cast import as_float
 from quantmarl.quant._dist import norm_sf, t_sf, t_two_sided
 
 __all__ = [
@@ -26,6 +29,8 @@ __all__ = [
     "permutation_test",
     "mean_difference",
     "welch_ttest",
+    "paired_ttest",
+    "paired_cohens_d",
     "mann_whitney_u",
     "cohens_d",
     "holm",
@@ -42,15 +47,9 @@ class TestResult(NamedTuple):
     pvalue: Array
 
 
-def _f(x: Array) -> Array:
-    """Floats keep their dtype (float32 allowed); ints/bools become the default float."""
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
-
-
-def _check_alt(alternative: str) -> None:
-    if alternative not in _ALTERNATIVES:
-        raise ValueError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+def check_alternative(alternative: str) -> None:
+    """Raise ``ValueError`` unless ``alternative`` is two-sided, less or greater."""
+    check_choice("alternative", alternative, _ALTERNATIVES)
 
 
 def _batched_keys(key: Array, batch_shape: tuple[int, ...]) -> Array:
@@ -83,7 +82,7 @@ def bootstrap_distribution(
 
     ``data`` [..., n] -> [..., n_resamples], resampling with replacement.
     """
-    data = _f(data)
+    data = as_float(data)
     n = data.shape[-1]
 
     def one(k, x):
@@ -135,7 +134,7 @@ def bootstrap_ci(
     """
     if method not in ("percentile", "bca"):
         raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
-    data = _f(data)
+    data = as_float(data)
     theta_b = bootstrap_distribution(key, data, statistic, n_resamples)
     alpha = (1.0 - confidence_level) / 2.0
 
@@ -177,8 +176,8 @@ def permutation_test(
     ``(#{null <= obs + gamma} + 1) / (B + 1)`` ("less"), two-sided = 2 x the
     smaller, clipped to 1; ``gamma = 100 eps |obs|``. x [..., n1], y [..., n2].
     """
-    _check_alt(alternative)
-    x, y = _f(x), _f(y)
+    check_alternative(alternative)
+    x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
     y = jnp.broadcast_to(y, batch + y.shape[-1:])
@@ -204,6 +203,13 @@ def permutation_test(
     return TestResult(obs, p)
 
 
+def _t_pvalue(t: Array, df: Array, alternative: str) -> Array:
+    """Student-t p-value of statistic ``t`` with ``df`` degrees of freedom under H1."""
+    if alternative == "two-sided":
+        return t_two_sided(t, df)
+    return t_sf(t, df) if alternative == "greater" else t_sf(-t, df)
+
+
 @partial(jax.jit, static_argnames="alternative")
 def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResult:
     """Welch's unequal-variance t-test along the last axis.
@@ -212,24 +218,66 @@ def welch_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResul
     ``t = (mx - my) / sqrt(vx/nx + vy/ny)`` (sample variances, ddof=1),
     Welch-Satterthwaite dof, Student-t p-value via the incomplete beta function.
     """
-    _check_alt(alternative)
-    x, y = _f(x), _f(y)
+    check_alternative(alternative)
+    x, y = as_float(x), as_float(y)
     nx, ny = x.shape[-1], y.shape[-1]
     vx = jnp.var(x, axis=-1, ddof=1) / nx
     vy = jnp.var(y, axis=-1, ddof=1) / ny
     se2 = vx + vy
     t = (jnp.mean(x, axis=-1) - jnp.mean(y, axis=-1)) / jnp.sqrt(se2)
     df = se2**2 / (vx**2 / (nx - 1) + vy**2 / (ny - 1))
-    if alternative == "two-sided":
-        p = t_two_sided(t, df)
-    elif alternative == "greater":
-        p = t_sf(t, df)
-    else:
-        p = t_sf(-t, df)
-    return TestResult(t, p)
+    return TestResult(t, _t_pvalue(t, df, alternative))
 
 
-def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str) -> tuple[Array, Array]:
+@partial(jax.jit, static_argnames="alternative")
+def paired_ttest(x: Array, y: Array, alternative: str = "two-sided") -> TestResult:
+    """Paired t-test of ``d = x - y`` along the last axis (x, y [..., n]).
+
+    Matches ``scipy.stats.ttest_rel(x, y, axis=-1)``: ``t = mean(d) / (sd(d) / sqrt(n))``
+    (ddof=1), ``n - 1`` degrees of freedom, Student-t p-value.
+    """
+    check_alternative(alternative)
+    d = as_float(x) - as_float(y)
+    n = d.shape[-1]
+    t = jnp.mean(d, axis=-1) / (jnp.std(d, axis=-1, ddof=1) / jnp.sqrt(n))
+    df = jnp.asarray(n - 1, d.dtype)
+    return TestResult(t, _t_pvalue(t, df, alternative))
+
+
+@jax.jit
+def paired_cohens_d(x: Array, y: Array) -> Array:
+    """Cohen's ``d_z`` of paired samples: ``mean(d) / sd(d)``, ``d = x - y`` (ddof=1)."""
+    d = as_float(x) - as_float(y)
+    return jnp.mean(d, axis=-1) / jnp.std(d, axis=-1, ddof=1)
+
+
+MWU_EXACT_MAX = 8  # method="auto": exact null distribution when min(n1, n2) <= 8, no ties
+
+
+@lru_cache(maxsize=64)
+def _mwu_sf(n1: int, n2: int) -> np.ndarray:
+    """float64 [n1 * n2 + 1]: ``P(U >= k)`` under H0 for untied samples of sizes n1, n2
+    (exact integer counts of rank arrangements, one division each)."""
+    # ways[a][b][u]: arrangements of a x's and b y's with U_x = u (Python ints, exact)
+    ways = [[[1] for _ in range(n2 + 1)]] + [[None] * (n2 + 1) for _ in range(n1)]
+    for a in range(1, n1 + 1):
+        ways[a][0] = [1]
+        for b in range(1, n2 + 1):
+            top, left = ways[a - 1][b], ways[a][b - 1]  # the largest value is an x / a y
+            out = [0] * (a * b + 1)
+            for u, w in enumerate(top):
+                out[u + b] += w
+            for u, w in enumerate(left):
+                out[u] += w
+            ways[a][b] = out
+    counts = ways[n1][n2]
+    total = sum(counts)
+    tails = np.cumsum(np.array(counts[::-1], dtype=object))[::-1]
+    return np.array([int(t) / total for t in tails], np.float64)
+
+
+def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str,
+             method: str) -> tuple[Array, Array]:
     n1, n2 = x.shape[-1], y.shape[-1]
     n = n1 + n2
     z = jnp.concatenate([x, y])
@@ -253,24 +301,33 @@ def _mwu_one(x: Array, y: Array, use_continuity: bool, alternative: str) -> tupl
     if use_continuity:
         num = num - 0.5
     p = jnp.clip(fac * norm_sf(num / sd), 0.0, 1.0)
+    if method == "auto" and min(n1, n2) <= MWU_EXACT_MAX:
+        sf = jnp.asarray(_mwu_sf(n1, n2), z.dtype)
+        exact = jnp.clip(fac * sf[jnp.round(u).astype(jnp.int32)], 0.0, 1.0)
+        p = jnp.where(jnp.any(c > 1), p, exact)
     return u1, p
 
 
-@partial(jax.jit, static_argnames=("use_continuity", "alternative"))
+@partial(jax.jit, static_argnames=("use_continuity", "alternative", "method"))
 def mann_whitney_u(
-    x: Array, y: Array, use_continuity: bool = True, alternative: str = "two-sided"
+    x: Array, y: Array, use_continuity: bool = True, alternative: str = "two-sided",
+    method: str = "asymptotic",
 ) -> TestResult:
-    """Mann-Whitney U test, normal approximation with tie and continuity correction.
+    """Mann-Whitney U test; the statistic is U of ``x``. x [..., n1], y [..., n2].
 
-    Matches ``scipy.stats.mannwhitneyu(x, y, method="asymptotic")``; the
-    statistic is U of ``x``. x [..., n1], y [..., n2].
+    ``method="asymptotic"``: normal approximation with tie and continuity correction
+    (``scipy.stats.mannwhitneyu(x, y, method="asymptotic")``); ``"auto"``: as scipy's
+    default, the exact null distribution when ``min(n1, n2) <= 8`` and there are no
+    ties, else the normal approximation.
     """
-    _check_alt(alternative)
-    x, y = _f(x), _f(y)
+    check_alternative(alternative)
+    check_choice("method", method, ("asymptotic", "auto"))
+    x, y = as_float(x), as_float(y)
     batch = jnp.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
     y = jnp.broadcast_to(y, batch + y.shape[-1:])
-    f = partial(_mwu_one, use_continuity=use_continuity, alternative=alternative)
+    f = partial(_mwu_one, use_continuity=use_continuity, alternative=alternative,
+                method=method)
     for _ in batch:
         f = jax.vmap(f)
     return TestResult(*f(x, y))
@@ -279,7 +336,7 @@ def mann_whitney_u(
 @jax.jit
 def cohens_d(x: Array, y: Array) -> Array:
     """Cohen's d ``(mx - my) / s_pooled``, ``s_pooled^2 = ((nx-1)sx^2 + (ny-1)sy^2)/(nx+ny-2)``."""
-    x, y = _f(x), _f(y)
+    x, y = as_float(x), as_float(y)
     nx, ny = x.shape[-1], y.shape[-1]
     sp2 = ((nx - 1) * jnp.var(x, axis=-1, ddof=1) + (ny - 1) * jnp.var(y, axis=-1, ddof=1)) / (
         nx + ny - 2
@@ -301,7 +358,7 @@ def holm(pvals: Array, alpha: float = 0.05) -> tuple[Array, Array]:
 
     Matches ``statsmodels.stats.multitest.multipletests(p, alpha, "holm")``.
     """
-    p = _f(pvals)
+    p = as_float(pvals)
     m = p.shape[-1]
     order = jnp.argsort(p, axis=-1)
     ps = jnp.take_along_axis(p, order, axis=-1)
@@ -317,7 +374,7 @@ def benjamini_hochberg(pvals: Array, alpha: float = 0.05) -> tuple[Array, Array]
 
     Matches ``multipletests(p, alpha, "fdr_bh")`` along the last axis.
     """
-    p = _f(pvals)
+    p = as_float(pvals)
     m = p.shape[-1]
     ax = p.ndim - 1
     order = jnp.argsort(p, axis=-1)

@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
+from quantmarl.quant._cast import as_float
+
 __all__ = [
     "excess_kurtosis",
     "hill_tail_index",
@@ -28,16 +30,10 @@ __all__ = [
 ]
 
 
-def _f(x: Array) -> Array:
-    """Floats keep their dtype (float32 allowed); ints/bools become the default float."""
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
-
-
 @jax.jit
 def excess_kurtosis(x: Array) -> Array:
     """Excess kurtosis ``m4 / m2^2 - 3`` with biased moments (``scipy.stats.kurtosis`` default)."""
-    x = _f(x)
+    x = as_float(x)
     d = x - jnp.mean(x)
     m2 = jnp.mean(d**2)
     return jnp.mean(d**4) / m2**2 - 3.0
@@ -50,7 +46,7 @@ def hill_tail_index(x: Array, k: int) -> Array:
     ``alpha = k / sum_{i=1..k} log(X_(i) / X_(k+1))`` with ``X_(1) >= X_(2) >= ...``.
     Needs ``k < len(x)``. [T] -> [].
     """
-    a = jnp.sort(jnp.abs(_f(x)))[::-1]
+    a = jnp.sort(jnp.abs(as_float(x)))[::-1]
     if not 0 < k < a.shape[-1]:
         raise ValueError(f"k must satisfy 0 < k < len(x) = {a.shape[-1]}, got {k}")
     return k / jnp.sum(jnp.log(a[:k] / a[k]))
@@ -62,7 +58,7 @@ def acf(x: Array, nlags: int) -> Array:
 
     ``rho_k = sum_{t} (x_t - m)(x_{t+k} - m) / sum_t (x_t - m)^2``. [T] -> [nlags + 1].
     """
-    x = _f(x)
+    x = as_float(x)
     T = x.shape[-1]
     d = x - jnp.mean(x)
     dp = jnp.concatenate([d, jnp.zeros((nlags,), d.dtype)])
@@ -74,13 +70,13 @@ def acf(x: Array, nlags: int) -> Array:
 @partial(jax.jit, static_argnames="nlags")
 def acf_abs(returns: Array, nlags: int) -> Array:
     """ACF of ``|r|`` at lags ``0..nlags`` (volatility clustering)."""
-    return acf(jnp.abs(_f(returns)), nlags)
+    return acf(jnp.abs(as_float(returns)), nlags)
 
 
 @partial(jax.jit, static_argnames="nlags")
 def acf_squared(returns: Array, nlags: int) -> Array:
     """ACF of ``r^2`` at lags ``0..nlags`` (volatility clustering)."""
-    return acf(_f(returns) ** 2, nlags)
+    return acf(as_float(returns) ** 2, nlags)
 
 
 def _pearson(a: Array, b: Array) -> Array:
@@ -91,7 +87,7 @@ def _pearson(a: Array, b: Array) -> Array:
 @jax.jit
 def volume_volatility_correlation(returns: Array, volumes: Array) -> Array:
     """Pearson correlation of ``|r_t|`` and ``volume_t`` (same length T). [T], [T] -> []."""
-    return _pearson(jnp.abs(_f(returns)), _f(volumes))
+    return _pearson(jnp.abs(as_float(returns)), as_float(volumes))
 
 
 @partial(jax.jit, static_argnames="horizons")
@@ -101,7 +97,7 @@ def aggregational_gaussianity(returns: Array, horizons: tuple[int, ...] = (1, 5,
     Log returns add up over time; Cont (2001): kurtosis falls towards 0 as ``h``
     grows. Trailing periods that do not fill a block are dropped. [T] -> [len(horizons)].
     """
-    r = _f(returns)
+    r = as_float(returns)
     out = []
     for h in horizons:
         m = r.shape[-1] // h
@@ -116,7 +112,7 @@ def leverage_effect(returns: Array, max_lag: int = 10) -> Array:
     Sample means over the available pairs for ``tau = 1..max_lag``; negative
     values mean falls raise later volatility. [T] -> [max_lag].
     """
-    r = _f(returns)
+    r = as_float(returns)
     T = r.shape[-1]
     rp = jnp.concatenate([r, jnp.zeros((max_lag,), r.dtype)])
     denom = jnp.mean(r**2) ** 2

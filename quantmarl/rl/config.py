@@ -7,6 +7,12 @@ value raises ``ValueError`` naming the field, the value and what is allowed,
 before anything is traced. ``TrainConfig.from_dict`` / ``from_yaml`` refuse
 unknown keys, naming them and the accepted ones.
 
+The market is the market's own :class:`~quantmarl.market.MarketConfig`
+(``TrainConfig.market``), with training defaults (:data:`TRAIN_MARKET`: batch
+auction, one asset, 200-step episodes, 64 background orders per step per asset,
+the market's default reactive mix); in YAML it is the mapping under ``market:``
+(or dotted keys such as ``market.n_assets``), validated by ``MarketConfig``.
+
 Agent types (:data:`AGENT_TYPES`) are :class:`~quantmarl.env.AgentGroup` presets:
 
 * ``market_maker``: two-sided quotes (``market_maker`` actions), extended
@@ -24,14 +30,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from quantmarl._validate import check_bool, check_choice, check_float, check_int
 from quantmarl.env.functional import AgentGroup
+from quantmarl.market.config import MarketConfig
 
 AGENT_TYPES: dict[str, AgentGroup] = {
     "market_maker": AgentGroup(name="market_maker", action="market_maker",
@@ -47,34 +55,25 @@ AGENT_TYPES: dict[str, AgentGroup] = {
     "trader": AgentGroup(),
 }
 ALGORITHMS = ("ippo", "mappo")
-CLEARING = ("auction", "cda")
 ACTIVATIONS = ("tanh", "relu")
 NETWORKS = ("mlp", "gru")
 
+#: the market learners train in unless a config says otherwise
+TRAIN_MARKET = MarketConfig(clearing="auction", n_assets=1, episode_length=200,
+                            background_orders=64)
+
+
+def train_market(**changes: Any) -> MarketConfig:
+    """:data:`TRAIN_MARKET` with ``changes`` (``MarketConfig`` fields) applied and validated."""
+    return dataclasses.replace(TRAIN_MARKET, **changes)
+
 
 def _int(name: str, v: Any, lo: int, hi: int | None = None) -> None:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"TrainConfig.{name} must be an int {rng}, got {v!r}")
+    check_int(f"TrainConfig.{name}", v, lo, hi, allow_numpy=False)
 
 
 def _float(name: str, v: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
-    ok = (not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
-          and (v > lo if lo_open else v >= lo) and v <= hi)
-    if not ok:
-        bracket = "(" if lo_open else "["
-        raise ValueError(f"TrainConfig.{name} must be a number in {bracket}{lo}, {hi}], "
-                         f"got {v!r}")
-
-
-def _bool(name: str, v: Any) -> None:
-    if not isinstance(v, bool):
-        raise ValueError(f"TrainConfig.{name} must be a bool, got {v!r}")
-
-
-def _choice(name: str, v: Any, allowed: tuple[str, ...]) -> None:
-    if v not in allowed:
-        raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {v!r}")
+    check_float(f"TrainConfig.{name}", v, lo, hi, lo_open=lo_open, allow_numpy=False)
 
 
 @dataclass(frozen=True)
@@ -88,13 +87,9 @@ class TrainConfig:
     share_params: bool = True  # one network per group (else one per learner)
     opponents: tuple[str, ...] = ()  # checkpoint directories loaded as frozen policies
     opponent_seed: int = 0  # which trained seed of each opponent checkpoint to load
-    # market
-    clearing: str = "auction"
-    n_assets: int = 1
-    episode_length: int = 200  # steps
-    background_orders: int = 64  # per step per asset
-    reactive: tuple[tuple[str, int], ...] | None = None  # None: the market's default mix
-    correlation: float = 0.8  # fundamental shock correlation between assets (n_assets > 1)
+    # market: its static config, and the one market param training sets
+    market: MarketConfig = TRAIN_MARKET  # n_smart is set by the env (one slot per learner)
+    correlation: float = 0.8  # MarketParams: fundamental shock correlation between assets
     # PPO
     n_envs: int = 64  # parallel environments per seed
     n_steps: int = 64  # rollout length per update
@@ -128,25 +123,17 @@ class TrainConfig:
         if not types:
             raise ValueError("TrainConfig.agent_types must name at least one agent type")
         for t in types:
-            _choice("agent_types[]", t, tuple(AGENT_TYPES))
+            check_choice("TrainConfig.agent_types[]", t, tuple(AGENT_TYPES))
         if len(set(types)) != len(types):
             raise ValueError(f"TrainConfig.agent_types must not repeat a type, got {types}")
         _int("agents_per_type", self.agents_per_type, 1, 256)
-        _choice("algorithm", self.algorithm, ALGORITHMS)
-        _bool("share_params", self.share_params)
+        check_choice("TrainConfig.algorithm", self.algorithm, ALGORITHMS)
+        check_bool("TrainConfig.share_params", self.share_params)
         object.__setattr__(self, "opponents", tuple(str(o) for o in self.opponents))
         _int("opponent_seed", self.opponent_seed, 0)
-        _choice("clearing", self.clearing, CLEARING)
-        _int("n_assets", self.n_assets, 1, 64)
-        _int("episode_length", self.episode_length, 1, 10**7)
-        _int("background_orders", self.background_orders, 0, 10**6)
-        if self.reactive is not None:
-            try:
-                reactive = tuple((str(n), c) for n, c in self.reactive)
-            except (TypeError, ValueError):
-                raise ValueError("TrainConfig.reactive must be a list of [behaviour, count] "
-                                 f"pairs or null, got {self.reactive!r}") from None
-            object.__setattr__(self, "reactive", reactive)
+        if not isinstance(self.market, MarketConfig):
+            raise ValueError(f"TrainConfig.market must be a MarketConfig (or, in from_dict, a "
+                             f"mapping of its fields), got {self.market!r}")
         _float("correlation", self.correlation, -0.99, 0.99)
         _int("n_envs", self.n_envs, 1, 1 << 20)
         _int("n_steps", self.n_steps, 1, 1 << 16)
@@ -157,14 +144,14 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.n_minibatches ({self.n_minibatches}) must divide "
                              f"n_envs * n_steps ({self.n_envs * self.n_steps})")
         _float("lr", self.lr, 0.0, 1.0, lo_open=True)
-        _bool("anneal_lr", self.anneal_lr)
+        check_bool("TrainConfig.anneal_lr", self.anneal_lr)
         _float("max_grad_norm", self.max_grad_norm, 0.0, 1e6, lo_open=True)
         _float("gamma", self.gamma, 0.0, 1.0)
         _float("gae_lambda", self.gae_lambda, 0.0, 1.0)
         _float("clip_eps", self.clip_eps, 0.0, 10.0, lo_open=True)
         _float("vf_coef", self.vf_coef, 0.0, 1e3)
         _float("ent_coef", self.ent_coef, 0.0, 1e3)
-        _bool("clip_value", self.clip_value)
+        check_bool("TrainConfig.clip_value", self.clip_value)
         _float("reward_scale", self.reward_scale, 0.0, 1e12, lo_open=True)
         hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else self.hidden
         if not isinstance(hidden, tuple) or not hidden or any(
@@ -172,8 +159,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.hidden must be a non-empty list of positive ints, "
                              f"got {self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("network", self.network, NETWORKS)
+        check_choice("TrainConfig.activation", self.activation, ACTIVATIONS)
+        check_choice("TrainConfig.network", self.network, NETWORKS)
         _int("gru_size", self.gru_size, 1, 4096)
         if self.network == "gru" and self.n_envs % self.n_minibatches:
             raise ValueError(f"TrainConfig.n_minibatches ({self.n_minibatches}) must divide "
@@ -194,7 +181,12 @@ class TrainConfig:
     @property
     def market_assets(self) -> int:
         """Assets in the market: at least 2 when an arbitrageur trades."""
-        return max(self.n_assets, 2) if "arbitrageur" in self.agent_types else self.n_assets
+        n = self.market.n_assets
+        return max(n, 2) if "arbitrageur" in self.agent_types else n
+
+    def env_market(self) -> MarketConfig:
+        """``market`` with :attr:`market_assets` assets: the market the env is built on."""
+        return dataclasses.replace(self.market, n_assets=self.market_assets)
 
     def groups(self) -> tuple[AgentGroup, ...]:
         """The learner groups, one per agent type."""
@@ -203,29 +195,35 @@ class TrainConfig:
 
     # ----- (de)serialisation -----
     def to_dict(self) -> dict:
-        """Plain YAML/JSON-able dict (tuples become lists); ``from_dict`` inverts it."""
-        out = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = json.loads(json.dumps(v))  # tuples -> lists, recursively
-        return out
+        """Plain YAML/JSON-able dict (``market`` a nested dict, tuples lists);
+        ``from_dict`` inverts it."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["market"] = dataclasses.asdict(self.market)
+        return json.loads(json.dumps(out))  # tuples -> lists, recursively
 
     @classmethod
-    def from_dict(cls, data: dict | None, **overrides: Any) -> TrainConfig:
-        """Build from a mapping (and keyword overrides); unknown keys raise ``ValueError``."""
-        data = dict(data or {})
-        data.update({k: v for k, v in overrides.items() if v is not None})
+    def from_dict(cls, data: Mapping | None, **overrides: Any) -> TrainConfig:
+        """Build from a mapping (and keyword overrides, ``None`` ones skipped).
+
+        ``market`` is a mapping of :class:`MarketConfig` fields applied to
+        :data:`TRAIN_MARKET`; dotted keys (``"market.n_assets": 2``) are merged
+        into it, later keys winning. Unknown keys raise ``ValueError`` naming them.
+        """
+        data = _nest_dotted({**(data or {}),
+                             **{k: v for k, v in overrides.items() if v is not None}})
         accepted = [f.name for f in fields(cls)]
         unknown = sorted(k for k in data if k not in accepted)
         if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; accepted: "
+            market_keys = sorted(set(unknown) & {f.name for f in fields(MarketConfig)})
+            hint = (f" (market settings go under 'market', e.g. market.{market_keys[0]})"
+                    if market_keys else "")
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}{hint}; accepted: "
                              f"{', '.join(accepted)}")
         for k in ("agent_types", "hidden", "opponents"):
             if isinstance(data.get(k), list):
                 data[k] = tuple(data[k])
-        if isinstance(data.get("reactive"), list):
-            data["reactive"] = tuple(tuple(p) if isinstance(p, list) else p
-                                     for p in data["reactive"])
+        if isinstance(data.get("market"), Mapping):
+            data["market"] = _market_from_dict(data["market"])
         return cls(**data)
 
     @classmethod
@@ -245,13 +243,49 @@ def read_yaml_mapping(path: str | Path) -> dict:
     return dict(data or {})
 
 
+def _nest_dotted(data: Mapping) -> dict:
+    """``{"market.n_assets": 2}`` -> ``{"market": {"n_assets": 2}}``; dotted keys and
+    nested mappings of one head merge, later keys winning."""
+    out: dict = {}
+    for key, value in data.items():
+        head, dot, rest = str(key).partition(".")
+        if dot:
+            value = {rest: value}
+        inner = out.get(head)
+        if isinstance(value, Mapping) and isinstance(inner, Mapping):
+            value = {**inner, **value}
+        out[head] = value
+    return out
+
+
+def _freeze(value: Any) -> Any:
+    """Lists -> tuples, recursively (YAML gives lists, ``MarketConfig`` wants tuples)."""
+    return tuple(_freeze(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def _market_from_dict(data: Mapping) -> MarketConfig:
+    """:data:`TRAIN_MARKET` with the fields in ``data``; errors name ``TrainConfig.market.*``."""
+    accepted = [f.name for f in fields(MarketConfig)]
+    unknown = sorted(f"market.{k}" for k in data if k not in accepted)
+    if unknown:
+        raise ValueError(f"unknown TrainConfig key(s) {unknown}; accepted under market: "
+                         f"{', '.join(accepted)}")
+    try:
+        return train_market(**{k: _freeze(v) for k, v in data.items()})
+    except ValueError as err:
+        raise ValueError(f"TrainConfig.market.{err}") from None
+
+
+#: named base settings (dotted market keys, so that a YAML ``market:`` mapping merges in)
 PRESETS: dict[str, dict[str, Any]] = {
     # finishes in well under a minute on a 2-core CPU (compile included)
     "smoke": dict(n_envs=16, n_steps=32, iterations=8, update_epochs=2, n_minibatches=2,
-                  episode_length=64, background_orders=16, hidden=(32, 32), seeds=2,
-                  reactive=(("market_maker", 2), ("fundamental", 8), ("momentum", 4),
-                            ("noise", 8))),
+                  hidden=(32, 32), seeds=2, **{
+                      "market.episode_length": 64, "market.background_orders": 16,
+                      "market.reactive": (("market_maker", 2), ("fundamental", 8),
+                                          ("momentum", 4), ("noise", 8))}),
     # a few minutes on a 2-core CPU
-    "quick": dict(n_envs=32, n_steps=64, iterations=60, episode_length=100, seeds=4),
+    "quick": dict(n_envs=32, n_steps=64, iterations=60, seeds=4,
+                  **{"market.episode_length": 100}),
     "default": {},
 }

@@ -16,9 +16,9 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats as sps
 
 from quantmarl.env.functional import MarketEnv
+from quantmarl.quant import intervals
 from quantmarl.rl.policy import act
 from quantmarl.rl.rollout import (
     clear_memory,
@@ -95,28 +95,6 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     return jax.jit(run)
 
 
-def _t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    x = np.asarray(x, np.float64)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if x.size < 2 or float(x.std(ddof=1)) == 0.0:
-        return mean, mean, mean
-    half = float(sps.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return mean, mean - half, mean + half
-
-
-def _wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    z = float(sps.norm.ppf(0.5 + level / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
-
-
 def summarise(wealth, agents: tuple[str, ...]) -> dict:
     """Per agent: PnL (final wealth - 1, fraction of initial wealth), Sharpe (per episode:
     mean / std of per-step wealth returns x sqrt(T)), max drawdown (fraction) and win rate
@@ -135,9 +113,9 @@ def summarise(wealth, agents: tuple[str, ...]) -> dict:
         wins = int((pnl > 0).sum())
         entry = {}
         for name, x in (("pnl", pnl), ("sharpe", sharpe), ("max_drawdown", mdd)):
-            m, lo, hi = _t_interval(x)
+            m, lo, hi = intervals.mean_t_interval(x)
             entry[name] = {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)]}
-        m, lo, hi = _wilson(wins, pnl.shape[0])
+        m, lo, hi = intervals.wilson_interval(wins, pnl.shape[0])
         entry["win_rate"] = {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)]}
         entry["episodes"] = int(pnl.shape[0])
         out[agent] = entry

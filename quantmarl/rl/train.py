@@ -40,7 +40,6 @@ host once per update (per seed under ``vmap``) through ``jax.debug.callback``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -51,7 +50,6 @@ import optax
 from flax import struct
 
 from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
-from quantmarl.market import MarketConfig
 from quantmarl.rl.config import TrainConfig
 from quantmarl.rl.networks import carry_size, policy_step
 from quantmarl.rl.policy import Opponent, build_network, per_learner
@@ -88,13 +86,8 @@ class TrainOutput(NamedTuple):
 def build_env(config: TrainConfig, opponents: Sequence[Opponent] = ()) -> MarketEnv:
     """The env: learner groups first, then the opponents' groups (episodes are reset by
     the rollout, see :mod:`quantmarl.rl.rollout`)."""
-    market = MarketConfig(n_assets=config.market_assets, clearing=config.clearing,
-                          episode_length=config.episode_length,
-                          background_orders=config.background_orders)
-    if config.reactive is not None:
-        market = dataclasses.replace(market, reactive=config.reactive)
     groups = config.groups() + tuple(o.group for o in opponents)
-    return MarketEnv(EnvConfig(groups=groups, market=market, auto_reset=False))
+    return MarketEnv(EnvConfig(groups=groups, market=config.env_market(), auto_reset=False))
 
 
 def build_env_params(config: TrainConfig, env: MarketEnv) -> EnvParams:

@@ -13,8 +13,8 @@ from quantmarl.cli import train as train_cli
 from quantmarl.rl import checkpoint, make_trainer, seed_keys
 
 TINY = {"n_envs": 4, "n_steps": 8, "iterations": 2, "update_epochs": 1, "n_minibatches": 1,
-        "episode_length": 8, "background_orders": 4, "hidden": [8],
-        "reactive": [["market_maker", 2], ["noise", 4]]}
+        "hidden": [8], "market": {"episode_length": 8, "background_orders": 4,
+                                  "reactive": [["market_maker", 2], ["noise", 4]]}}
 
 
 @pytest.fixture(scope="module")

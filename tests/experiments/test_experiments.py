@@ -2,7 +2,7 @@
 
 All three share one tiny market (CDA, 2 assets, 2 RL market makers, 40 steps, 3
 seeds, 2 evaluation episodes), so the compiled training, evaluation and control
-programs are built once (``experiments.common`` caches them per config) and the
+programs are built once (``experiments.training``/``control`` cache them per config) and the
 whole file stays well under a minute of compile time on 2 CPU cores.
 """
 
@@ -18,7 +18,16 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments import common, herding, liquidity, volatility
+from experiments import (
+    compare,
+    control,
+    evaluation,
+    herding,
+    liquidity,
+    settings,
+    training,
+    volatility,
+)
 from experiments.config import load_config
 from experiments.report import validate_report
 from experiments.runner import main, seed_keys
@@ -107,26 +116,26 @@ def test_config_errors_exit_2(spec, text, message, tmp_path, capsys):
 def test_paired_finding_drops_nan_seeds():
     a = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
     b = np.array([0.5, 1.0, 1.0, np.inf, 2.0])
-    f = common.paired_finding(a, b, "h", "m")
+    f = compare.paired_finding(a, b, "h", "m")
     assert f.n_seeds == 3 and "[2, 3]" in f.note and math.isfinite(f.p_value)
-    g = common.paired_finding([np.nan, 1.0, np.nan], [1.0, 2.0, 3.0], "h", "m")
+    g = compare.paired_finding([np.nan, 1.0, np.nan], [1.0, 2.0, 3.0], "h", "m")
     assert g.n_seeds == 1 and g.p_value == 1.0 and g.effect_size == 0.0
     assert g.verdict == "fail to reject H0" and g.test.startswith("not run")
 
 
 def test_control_market_replaces_slots_and_shares_random_numbers():
     cfg = load_config(liquidity.LiquidityConfig, overrides=CONFIGS["liquidity"][1])
-    tc = common.train_config(cfg.ppo, cfg.market, "market_maker", cfg.learners)
-    trainer = common.make_seed_trainer(tc)  # the cached one of the runs above
-    ctl = common.control_market(trainer)
+    tc = settings.train_config(cfg.ppo, cfg.market, "market_maker", cfg.learners)
+    trainer = training.make_seed_trainer(tc)  # the cached one of the runs above
+    ctl = control.control_market(trainer)
     assert ctl.config.n_smart == 0
     assert ctl.config.reactive == (("market_maker", 3), ("noise", 4))
     assert ctl.slot_rows == (0, 1) and ctl.slot_assets == (0, 0)
-    k_train, k_eval = common.split_keys(seed_keys(0, N_SEEDS))
-    out = common.train_seeds(trainer, k_train)
+    k_train, k_eval = training.split_keys(seed_keys(0, N_SEEDS))
+    out = training.train_seeds(trainer, k_train)
     params = trainer.env_params.market
-    _, rec = common.evaluate_rl(trainer, out.runner.params, k_eval, params, 2)
-    rec_ctl = common.evaluate_control(ctl, k_eval, params, 2)
+    _, rec = evaluation.evaluate_rl(trainer, out.runner.params, k_eval, params, 2)
+    rec_ctl = control.evaluate_control(ctl, k_eval, params, 2)
     # same evaluation keys -> the same fundamental path in both markets
     np.testing.assert_array_equal(np.asarray(rec.fundamental), np.asarray(rec_ctl.fundamental))
     # the int64 ledger is untouched: every trade has a counterparty

@@ -22,6 +22,7 @@ from quantmarl.events import (
 )
 from quantmarl.market import MarketConfig, default_params, run
 from quantmarl.rl import TrainConfig, make_trainer
+from quantmarl.rl.config import train_market
 from quantmarl.rl.train import seed_keys
 
 REACTIVE = (("market_maker", 4), ("fundamental", 12), ("momentum", 6), ("mean_reversion", 6),
@@ -98,9 +99,9 @@ def env_case() -> dict[str, np.ndarray]:
 
 
 PPO = dict(agent_types=("market_maker", "momentum_trader"), n_envs=4, n_steps=8, iterations=3,
-           update_epochs=2, n_minibatches=2, episode_length=12, background_orders=8,
-           hidden=(16,), seeds=2, reactive=(("market_maker", 2), ("fundamental", 4),
-                                            ("noise", 4)))
+           update_epochs=2, n_minibatches=2, hidden=(16,), seeds=2,
+           market=train_market(episode_length=12, background_orders=8,
+                               reactive=(("market_maker", 2), ("fundamental", 4), ("noise", 4))))
 
 
 def ppo_case() -> dict[str, np.ndarray]:

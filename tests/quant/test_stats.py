@@ -134,3 +134,30 @@ def test_float32_accepted():
     res = qs.welch_ttest(X.astype(np.float32), Y.astype(np.float32))
     assert res.pvalue.dtype == np.float32
     np.testing.assert_allclose(res.pvalue, qs.welch_ttest(X, Y).pvalue, rtol=1e-4)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_paired_ttest_and_paired_d_match_scipy(alternative):
+    x, y = X, X + RNG.normal(0.2, 0.5, X.shape)
+    res = qs.paired_ttest(x, y, alternative=alternative)
+    ref = sst.ttest_rel(x, y, axis=-1, alternative=alternative)
+    np.testing.assert_allclose(res.statistic, ref.statistic, rtol=1e-12)
+    np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-10)
+    d = x - y
+    np.testing.assert_allclose(qs.paired_cohens_d(x, y), d.mean(-1) / d.std(-1, ddof=1),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+@pytest.mark.parametrize("n1, n2", [(5, 7), (8, 12), (3, 3), (9, 9), (4, 20)])
+def test_mann_whitney_auto_matches_scipy_default(n1, n2, alternative):
+    """method="auto": exact null distribution for small untied samples, as scipy's default."""
+    rng = np.random.default_rng(n1 * 100 + n2)
+    x, y = rng.normal(size=n1), rng.normal(0.5, 1.0, size=n2)
+    res = qs.mann_whitney_u(x, y, alternative=alternative, method="auto")
+    ref = sst.mannwhitneyu(x, y, alternative=alternative)
+    assert float(res.statistic) == ref.statistic
+    np.testing.assert_allclose(float(res.pvalue), ref.pvalue, rtol=1e-12, atol=1e-15)
+    tied = qs.mann_whitney_u(np.round(x), np.round(y), alternative=alternative, method="auto")
+    ref_tied = sst.mannwhitneyu(np.round(x), np.round(y), alternative=alternative)
+    np.testing.assert_allclose(float(tied.pvalue), ref_tied.pvalue, rtol=1e-12)

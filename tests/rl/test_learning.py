@@ -15,15 +15,17 @@ import numpy as np
 
 from quantmarl.events import make_schedule, news_event
 from quantmarl.rl import TrainConfig, make_trainer
+from quantmarl.rl.config import train_market
 from quantmarl.rl.evaluate import make_episodes, summarise
 from quantmarl.rl.train import build_env, build_env_params
 
 
 def test_ppo_beats_random_on_a_predictable_market():
     config = TrainConfig(agent_types=("trader",), n_envs=32, n_steps=32, iterations=30,
-                         update_epochs=4, n_minibatches=4, episode_length=32,
-                         background_orders=16, hidden=(32, 32), ent_coef=0.0, lr=3e-3,
-                         reactive=(("market_maker", 2), ("fundamental", 16), ("noise", 8)))
+                         update_epochs=4, n_minibatches=4, hidden=(32, 32), ent_coef=0.0,
+                         lr=3e-3, market=train_market(
+                             episode_length=32, background_orders=16,
+                             reactive=(("market_maker", 2), ("fundamental", 16), ("noise", 8))))
     env = build_env(config)
     params = build_env_params(config, env)
     schedule = make_schedule([news_event(0.2, start=1)], capacity=env.config.market.max_events)

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from quantmarl.rl import TrainConfig, checkpoint, distributions, make_trainer
+from quantmarl.rl.config import train_market
 from quantmarl.rl.networks import RecurrentActorCritic, carry_size, policy_step
 from quantmarl.rl.ppo import gae
 
 GRU = dict(n_envs=4, n_steps=8, iterations=2, update_epochs=2, n_minibatches=2,
-           episode_length=5, background_orders=8, hidden=(16,), network="gru", gru_size=8,
-           reactive=(("market_maker", 2), ("fundamental", 4), ("noise", 4)))
+           hidden=(16,), network="gru", gru_size=8,
+           market=train_market(episode_length=5, background_orders=8,
+                               reactive=(("market_maker", 2), ("fundamental", 4), ("noise", 4))))
 
 
 def test_recurrent_network_shapes_memory_and_validation():

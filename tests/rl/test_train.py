@@ -11,12 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from quantmarl.rl import TrainConfig, checkpoint, make_trainer
+from quantmarl.rl import PRESETS, TrainConfig, checkpoint, make_trainer
+from quantmarl.rl.config import train_market
 from quantmarl.rl.train import METRICS, seed_keys
 
 TINY = dict(n_envs=4, n_steps=8, iterations=3, update_epochs=2, n_minibatches=2,
-            episode_length=12, background_orders=8, hidden=(16,), seeds=2,
-            reactive=(("market_maker", 2), ("fundamental", 4), ("noise", 4)))
+            hidden=(16,), seeds=2,
+            market=train_market(episode_length=12, background_orders=8,
+                                reactive=(("market_maker", 2), ("fundamental", 4), ("noise", 4))))
 
 
 def tiny(**kw) -> TrainConfig:
@@ -176,11 +178,36 @@ def test_progress_callback_runs_once_per_update_and_seed(trained):
     ({"hidden": (0,)}, "hidden"),
     ({"share_params": 1}, "share_params"),
     ({"seeds": True}, "seeds"),
-    ({"clearing": "dark_pool"}, "clearing"),
 ])
 def test_config_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tiny(**kwargs)
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"market": {"clearing": "dark_pool"}}, r"TrainConfig\.market\.clearing must be one of"),
+    ({"market.n_assets": 0}, r"TrainConfig\.market\.n_assets must be an int in \[1, 256\]"),
+    ({"market": {"reactive": [["banker", 2]]}}, r"TrainConfig\.market\.reactive\[0\]"),
+    ({"market": {"depth": 5}}, r"unknown TrainConfig key\(s\) \['market\.depth'\]"),
+    ({"n_assets": 2}, r"\['n_assets'\] \(market settings go under 'market', "
+                      r"e\.g\. market\.n_assets\)"),
+    ({"market": "cda"}, r"TrainConfig\.market must be a MarketConfig"),
+])
+def test_config_market_is_validated_by_market_config(data, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig.from_dict(data)
+
+
+def test_config_market_defaults_dotted_keys_and_preset_merge():
+    assert TrainConfig().market == train_market()
+    assert (train_market().clearing, train_market().n_assets, train_market().episode_length,
+            train_market().background_orders) == ("auction", 1, 200, 64)
+    c = TrainConfig.from_dict({"market.episode_length": 64, "market": {"n_assets": 3}})
+    assert (c.market.episode_length, c.market.n_assets, c.market.background_orders) == (64, 3, 64)
+    smoke = TrainConfig.from_dict({**PRESETS["smoke"], "market": {"clearing": "cda"}})
+    assert (smoke.market.clearing, smoke.market.episode_length) == ("cda", 64)
+    assert TrainConfig.from_dict(smoke.to_dict()) == smoke
+    assert tiny(agent_types=("arbitrageur",)).env_market().n_assets == 2
 
 
 def test_config_yaml_round_trip_and_unknown_keys(tmp_path):

@@ -1,0 +1,66 @@
+"""Evaluation of the trained learners under stress: the stress schedule and the
+frozen policies replayed in fresh episodes, all seeds in one compiled call.
+
+Shapes: ``S`` seeds, ``E`` evaluation episodes per seed, ``T`` steps. Records are
+the market's :class:`~quantmarl.market.StepRecord` with leading ``[S, E, T]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+
+from experiments.compiling import cached, jit
+from quantmarl.events import (
+    breaker_rules,
+    flash_crash,
+    flash_rally,
+    liquidity_shock,
+    make_schedule,
+    volatility_spike,
+)
+from quantmarl.market import MarketConfig, MarketParams, StepRecord, validate_params
+from quantmarl.rl import Trainer
+from quantmarl.rl.evaluate import make_episodes
+
+__all__ = ["EVENTS", "evaluate_rl", "stressed"]
+
+#: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
+EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,
+          "volatility_spike": volatility_spike, "liquidity_shock": liquidity_shock}
+
+
+def stressed(params: MarketParams, config: MarketConfig, events: Sequence = (),
+             breaker: dict | None = None) -> MarketParams:
+    """``params`` with the schedule ``events`` and, if ``breaker`` (keyword arguments
+    of :func:`~quantmarl.events.breaker_rules`) is given, an enabled circuit breaker
+    (else a disabled one). Validated against ``config``."""
+    rules = (breaker_rules(**breaker, history_len=config.history) if breaker is not None
+             else breaker_rules(enabled=False, history_len=config.history))
+    out = params.replace(
+        schedule=make_schedule(list(events), capacity=config.max_events,
+                               n_assets=config.n_assets),
+        breaker=rules)
+    return validate_params(config, out)
+
+
+def evaluate_rl(trainer: Trainer, policy_params, keys: jax.Array, market_params: MarketParams,
+                n_episodes: int) -> tuple[jax.Array, StepRecord]:
+    """The frozen trained policies in fresh episodes, all seeds in one compiled call.
+
+    ``policy_params``: ``out.runner.params`` (leading [S]); ``keys`` [S];
+    ``market_params`` replace the trainer's (e.g. a stress schedule; traced, so
+    every condition reuses one compile). Policies sample their actions. Returns
+    ``(wealth float32 [S, E, T + 1, n_learners] (fraction of initial), records [S, E, T, ...])``.
+    """
+    def build():
+        base = trainer.env_params
+        run = make_episodes(trainer, n_episodes, "sample", records=True)
+
+        def one(key, params, mparams):
+            return run(key, params, base.replace(market=mparams))
+
+        return jit(jax.vmap(one, in_axes=(0, 0, None)))
+
+    return cached(trainer, f"eval{n_episodes}", build)(keys, policy_params, market_params)
