@@ -10,14 +10,14 @@ from quantmarl.env.functional import (
     EnvParams,
     EnvState,
     MarketEnv,
-    split_step_key,
 )
 from quantmarl.env.gymnasium import MarketGymEnv, gymnasium_env
+from quantmarl.env.keys import episode_keys, step_keys, turn_keys
 from quantmarl.env.observations import register_feature
 from quantmarl.env.pettingzoo import MarketParallelEnv, parallel_env
 from quantmarl.env.rewards import register_reward
 
 __all__ = ["ActionEncoding", "AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv",
-           "MarketGymEnv", "MarketParallelEnv", "group_action_space", "gymnasium_env",
-           "parallel_env", "register_action", "register_feature", "register_reward",
-           "split_step_key"]
+           "MarketGymEnv", "MarketParallelEnv", "episode_keys", "group_action_space",
+           "gymnasium_env", "parallel_env", "register_action", "register_feature",
+           "register_reward", "step_keys", "turn_keys"]

@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from quantmarl.env.actions import get_action, group_action_space
+from quantmarl.env.keys import step_keys
 from quantmarl.env.observations import ObsContext, obs_size, observe, resolve_spec
 from quantmarl.env.rewards import RewardContext, default_reward_params, get_reward
 from quantmarl.env.types import AgentGroup, EnvConfig, EnvParams, EnvState
@@ -25,18 +26,8 @@ from quantmarl.market import default_params, reset, step
 from quantmarl.market.smart import SmartActions
 from quantmarl.market.state import MarketState
 
-__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv", "split_step_key"]
+__all__ = ["AgentGroup", "EnvConfig", "EnvParams", "EnvState", "MarketEnv"]
 
-def split_step_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """The env step's key scheme: ``(k_market, k_reset)``, ``k_market`` for the market step,
-    ``k_reset`` for the auto-reset. Code that replays the env's market without the env
-    (e.g. a control arm of a paired experiment) calls this to draw the same market keys."""
-    k_market, k_reset = jax.random.split(key)
-    return k_market, k_reset
-
-
-# Former private name of :func:`quantmarl.env.actions.group_action_space` (rl imports it).
-_action_space = group_action_space
 
 
 class MarketEnv:
@@ -119,7 +110,7 @@ class MarketEnv:
 
     def step(self, key: jax.Array, state: EnvState, actions: dict, params: EnvParams | None = None):
         """``(obs, state, rewards, terminations, truncations, infos)`` after one market step;
-        ``key`` is split by :func:`split_step_key`."""
+        ``key`` is split by :func:`quantmarl.env.keys.step_keys`."""
         *out, _ = self.step_with_record(key, state, actions, params)
         return tuple(out)
 
@@ -128,7 +119,7 @@ class MarketEnv:
         """:meth:`step`, plus the market's :class:`~quantmarl.market.state.StepRecord` of the
         step (prices, volumes, spreads, depth, per-account trades) as a seventh output."""
         params = self.default_params if params is None else params
-        k_market, k_reset = split_step_key(key)
+        k_market, k_reset = step_keys(key)
         smart, invalid = self._decode(actions, state)
         market, record = step(k_market, state.market, smart, self.config.market, params.market)
         wealth = self._wealth(market, params)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from quantmarl._validate import check_bool, check_choice, check_float, check_int
 from quantmarl.agents.background import BackgroundParams, default_background
 from quantmarl.agents.params import BehaviourDistribution
 from quantmarl.agents.registry import get as get_behaviour
@@ -32,19 +33,6 @@ DEFAULT_REACTIVE = (
     ("mean_reversion", 16),
     ("noise", 64),
 )
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
-
-
-def _check_float(name: str, value, lo: float, hi: float, *, lo_open: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    ok = ok and (lo < value if lo_open else lo <= value) and value <= hi
-    if not ok:
-        bracket = "(" if lo_open else "["
-        raise ValueError(f"{name} must be a number in {bracket}{lo}, {hi}], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -69,23 +57,18 @@ class MarketConfig:
     extra: tuple = field(default=(), compare=True)  # room for user extensions (hashable)
 
     def __post_init__(self) -> None:
-        _check_int("n_assets", self.n_assets, 1, 256)
-        _check_int("n_smart", self.n_smart, 0, 4096)
-        _check_int("background_orders", self.background_orders, 0, 10**7)
-        _check_int("book_capacity", self.book_capacity, 1, 2**16)
-        _check_int("episode_length", self.episode_length, 1, 10**8)
-        _check_int("auction_band", self.auction_band, 1, 2**20)
-        _check_int("history", self.history, 2, 4096)
-        _check_int("max_events", self.max_events, 1, 1024)
-        _check_int("depth_levels", self.depth_levels, 1, 1024)
-        if not isinstance(self.record_agent_trades, bool):
-            raise ValueError(
-                f"record_agent_trades must be a bool, got {self.record_agent_trades!r}"
-            )
-        if self.agent_prng not in AGENT_PRNGS:
-            raise ValueError(f"agent_prng must be one of {AGENT_PRNGS}, got {self.agent_prng!r}")
-        if self.clearing not in CLEARING_MODES:
-            raise ValueError(f"clearing must be one of {CLEARING_MODES}, got {self.clearing!r}")
+        check_int("n_assets", self.n_assets, 1, 256)
+        check_int("n_smart", self.n_smart, 0, 4096)
+        check_int("background_orders", self.background_orders, 0, 10**7)
+        check_int("book_capacity", self.book_capacity, 1, 2**16)
+        check_int("episode_length", self.episode_length, 1, 10**8)
+        check_int("auction_band", self.auction_band, 1, 2**20)
+        check_int("history", self.history, 2, 4096)
+        check_int("max_events", self.max_events, 1, 1024)
+        check_int("depth_levels", self.depth_levels, 1, 1024)
+        check_bool("record_agent_trades", self.record_agent_trades)
+        check_choice("agent_prng", self.agent_prng, AGENT_PRNGS)
+        check_choice("clearing", self.clearing, CLEARING_MODES)
         if not isinstance(self.reactive, tuple):
             raise ValueError(
                 f"reactive must be a tuple of (name, count) pairs, got {self.reactive!r}"
@@ -94,7 +77,7 @@ class MarketConfig:
         for i, item in enumerate(self.reactive):
             if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
                 raise ValueError(f"reactive[{i}] must be a (name, count) pair, got {item!r}")
-            _check_int(f"reactive[{i}] count ({item[0]})", item[1], 0, 10**7)
+            check_int(f"reactive[{i}] count ({item[0]})", item[1], 0, 10**7)
             try:
                 get_behaviour(item[0])
             except ValueError as err:
@@ -208,24 +191,24 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
             raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
         return arr
 
-    _check_float("tick_size", scalar("tick_size", params.tick_size), 0.0, 1e12, lo_open=True)
-    _check_int("tick_value", int(int64("tick_value", params.tick_value, ())), 1, 10**12)
+    check_float("tick_size", scalar("tick_size", params.tick_size), 0.0, 1e12, lo_open=True)
+    check_int("tick_value", int(int64("tick_value", params.tick_value, ())), 1, 10**12)
     prices = int64("initial_price", params.initial_price, (a,))
     if prices.min() < config.auction_band + 1 or prices.max() > 10**12:
         raise ValueError(
             f"initial_price must lie in [auction_band + 1, 1e12] = [{config.auction_band + 1}, "
             f"1000000000000] ticks, got {prices.tolist()}"
         )
-    _check_int("initial_cash", int(int64("initial_cash", params.initial_cash, ())), 0, 10**15)
-    _check_int("initial_position", int(int64("initial_position", params.initial_position, ())),
+    check_int("initial_cash", int(int64("initial_cash", params.initial_cash, ())), 0, 10**15)
+    check_int("initial_position", int(int64("initial_position", params.initial_position, ())),
                -(10**9), 10**9)
-    _check_int("fee_bps", int(int64("fee_bps", params.fee_bps, ())), 0, 10_000)
-    _check_int("maker_fee_bps", int(int64("maker_fee_bps", params.maker_fee_bps, ())), 0, 10_000)
+    check_int("fee_bps", int(int64("fee_bps", params.fee_bps, ())), 0, 10_000)
+    check_int("maker_fee_bps", int(int64("maker_fee_bps", params.maker_fee_bps, ())), 0, 10_000)
     f = params.fundamental
-    _check_float("fundamental.kappa", scalar("fundamental.kappa", f.kappa), 0.0, 1.0)
-    _check_float("fundamental.sigma", scalar("fundamental.sigma", f.sigma), 0.0, 0.5)
-    _check_float("fundamental.jump_prob", scalar("fundamental.jump_prob", f.jump_prob), 0.0, 1.0)
-    _check_float("fundamental.jump_scale", scalar("fundamental.jump_scale", f.jump_scale), 0.0, 1.0)
+    check_float("fundamental.kappa", scalar("fundamental.kappa", f.kappa), 0.0, 1.0)
+    check_float("fundamental.sigma", scalar("fundamental.sigma", f.sigma), 0.0, 0.5)
+    check_float("fundamental.jump_prob", scalar("fundamental.jump_prob", f.jump_prob), 0.0, 1.0)
+    check_float("fundamental.jump_scale", scalar("fundamental.jump_scale", f.jump_scale), 0.0, 1.0)
     corr = np.asarray(f.correlation, np.float64)
     if corr.shape != (a, a):
         raise ValueError(f"fundamental.correlation must have shape {(a, a)}, got {corr.shape}")
@@ -234,8 +217,8 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     if np.linalg.eigvalsh(corr).min() < -1e-9:
         raise ValueError("fundamental.correlation must be positive semi-definite")
     r = params.risk
-    _check_int("risk.min_cash", int(int64("risk.min_cash", r.min_cash, ())), -(10**15), 10**15)
-    _check_int("risk.max_position", int(int64("risk.max_position", r.max_position, ())), 0,
+    check_int("risk.min_cash", int(int64("risk.min_cash", r.min_cash, ())), -(10**15), 10**15)
+    check_int("risk.max_position", int(int64("risk.max_position", r.max_position, ())), 0,
                10**12)
     if len(params.behaviours) != len(config.reactive):
         raise ValueError(
@@ -248,16 +231,16 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
             f"got {params.schedule.kind.shape[0]}"
         )
     validate_rules(params.breaker, config.history)
-    _check_float("vol_decay", scalar("vol_decay", params.vol_decay), 0.0, 0.9999)
-    _check_int("order_lifetime", int(scalar("order_lifetime", params.order_lifetime)), 1, 10**6)
+    check_float("vol_decay", scalar("vol_decay", params.vol_decay), 0.0, 0.9999)
+    check_int("order_lifetime", int(scalar("order_lifetime", params.order_lifetime)), 1, 10**6)
     if np.asarray(params.index_weights).shape != (a,):
         raise ValueError(f"index_weights must have shape {(a,)}")
     bg = params.background
-    _check_float("background.base_intensity", scalar("background.base_intensity",
+    check_float("background.base_intensity", scalar("background.base_intensity",
                  bg.base_intensity), 0.0, 1e7)
-    _check_float("background.decay", scalar("background.decay", bg.decay), 0.0, 0.9999)
-    _check_float("background.market_frac", scalar("background.market_frac", bg.market_frac),
+    check_float("background.decay", scalar("background.decay", bg.decay), 0.0, 0.9999)
+    check_float("background.market_frac", scalar("background.market_frac", bg.market_frac),
                  0.0, 1.0)
-    _check_float("background.value_pull", scalar("background.value_pull", bg.value_pull),
+    check_float("background.value_pull", scalar("background.value_pull", bg.value_pull),
                  0.0, 1.0)
     return params

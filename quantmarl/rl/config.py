@@ -18,7 +18,7 @@ Agent types (:data:`AGENT_TYPES`) are :class:`~quantmarl.env.AgentGroup` presets
 * ``market_maker``: two-sided quotes (``market_maker`` actions), extended
   observations with depth, reward PnL minus an inventory penalty;
 * ``momentum_trader``: market orders (``discrete``), extended observations
-  (RSI, momentum), reward PnL;
+  (gain ratio, momentum), reward PnL;
 * ``arbitrageur``: limit orders, extended observations plus ``basis`` (its
   asset against the index of all assets), reward PnL; needs ``n_assets >= 2``
   (a one-asset config is given a second, correlated asset);

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from quantmarl.env.functional import MarketEnv
+from quantmarl.env.keys import episode_keys, turn_keys
 from quantmarl.quant import intervals
 from quantmarl.rl.policy import act
 from quantmarl.rl.rollout import (
@@ -73,20 +74,20 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     def run(key, params, env_params=None):
         env_params = default_env_params if env_params is None else env_params
         all_params = trainer.policy_params(params)
-        k_reset, k_run = jax.random.split(key)
-        obs0, state = reset(jax.random.split(k_reset, n_episodes), env_params)
+        reset_keys, step_keys = episode_keys(key, n_episodes, length)
+        obs0, state = reset(reset_keys, env_params)
 
         def body(carry, k):
             state, obs, memory = carry
-            k_act, k_env = jax.random.split(k)
+            k_act, env_keys = turn_keys(k, n_episodes)
             actions, memory = choose(k_act, stack_obs(env, obs), all_params, memory,
                                      episode_start(state))
-            obs, state, *_, record = step(jax.random.split(k_env, n_episodes), state, actions,
+            obs, state, *_, record = step(env_keys, state, actions,
                                           env_params)
             return (state, obs, memory), (state.wealth, record if records else None)
 
         init = (state, obs0, trainer.initial_carry(n_episodes))
-        _, (path, recs) = jax.lax.scan(body, init, jax.random.split(k_run, length))
+        _, (path, recs) = jax.lax.scan(body, init, step_keys)
         wealth = jnp.swapaxes(jnp.concatenate([state.wealth[None], path], axis=0), 0, 1)
         if records:
             return wealth, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), recs)

@@ -16,7 +16,6 @@ from quantmarl.env import (
     register_action,
 )
 from quantmarl.env.actions import ACTIONS, get_action, smart_row
-from quantmarl.env.functional import _action_space
 from quantmarl.market import MarketConfig
 from quantmarl.market.smart import ActionKind
 
@@ -34,7 +33,6 @@ def test_builtin_spaces():
     assert group_action_space(AgentGroup("g", action="market_maker", n_offsets=4, n_sizes=2)) \
         == spaces.MultiDiscrete([4, 4, 2])
     assert group_action_space(g) is not group_action_space(g)  # a fresh space per call
-    assert _action_space is group_action_space  # the name rl imports
 
 
 def test_builtin_decoders():

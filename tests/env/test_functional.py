@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from quantmarl.env import AgentGroup, EnvConfig, MarketEnv, split_step_key
+from quantmarl.env import AgentGroup, EnvConfig, MarketEnv
 from quantmarl.env.actions import get_action
+from quantmarl.env.keys import step_keys
 from quantmarl.market import MarketConfig
 from quantmarl.market import step as market_step
 
@@ -123,8 +124,8 @@ def test_vmap_over_envs_matches_loop(env):
         chex.assert_trees_all_equal(single[2], jax.tree.map(lambda x, i=i: x[i], out[2]))
 
 
-def test_split_step_key_replays_the_envs_market_step():
-    """A control arm that steps the market itself with split_step_key's market key and the
+def test_step_keys_replays_the_envs_market_step():
+    """A control arm that steps the market itself with step_keys's market key and the
     decoded actions reproduces the env's market exactly."""
     market = dataclasses.replace(MARKET, reactive=(("market_maker", 1), ("noise", 2)),
                                  background_orders=4, book_capacity=8)
@@ -136,7 +137,7 @@ def test_split_step_key_replays_the_envs_market_step():
     _, new, *_ = jax.jit(env.step)(key, state, {"t_0": jnp.asarray(1), "t_1": jnp.asarray(2)}, p)
     rows = [get_action("discrete").decode(jnp.array([a], jnp.int64), group)[0] for a in (1, 2)]
     smart = jax.tree.map(lambda *xs: jnp.stack(xs), *rows)
-    k_market, _ = split_step_key(key)
+    k_market, _ = step_keys(key)
     replay, _ = jax.jit(market_step, static_argnums=3)(k_market, state.market, smart,
                                                        env.config.market, p.market)
     chex.assert_trees_all_equal(replay.ledger, new.market.ledger)
