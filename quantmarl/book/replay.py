@@ -18,12 +18,8 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from quantmarl.book.cda import (
-    SWEEP_WINDOW,
-    empty_fill_log,
-    fill_log_rows,
-    process_logged,
-)
+from quantmarl.book.cda import process_logged
+from quantmarl.book.fills import SWEEP_WINDOW, empty_fill_log, fill_log_rows
 from quantmarl.book.state import (
     ASK,
     BID,

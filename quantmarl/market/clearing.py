@@ -18,7 +18,8 @@ from quantmarl.agents.background import BackgroundOrders
 from quantmarl.agents.view import Orders
 from quantmarl.book import query
 from quantmarl.book.auction import clear
-from quantmarl.book.cda import cancel_where, empty_fill_log, fill_log_rows, process_logged
+from quantmarl.book.cda import cancel_where, process_logged
+from quantmarl.book.fills import empty_fill_log, fill_log_rows
 from quantmarl.book.state import (
     FILL_MAKER_OWNER,
     FILL_PRICE,

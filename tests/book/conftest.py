@@ -8,7 +8,7 @@ import numpy as np
 from jax import lax
 
 from quantmarl.book import apply_message, empty_book
-from quantmarl.book.cda import pack_result, unpack_result
+from quantmarl.book.fills import pack_result, unpack_result
 
 
 def rows(*msgs) -> jnp.ndarray:

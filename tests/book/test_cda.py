@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from quantmarl.book import MsgType, Status, empty_book, process, process_logged, query
-from quantmarl.book.cda import apply_message, empty_fill_log, fill_log_rows
+from quantmarl.book.cda import apply_message
+from quantmarl.book.fills import empty_fill_log, fill_log_rows
 from quantmarl.testing.streams import order_stream, with_owner
 from tests.book.conftest import book_at, rows, scan_states
 
