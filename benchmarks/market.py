@@ -50,8 +50,7 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
 
     import jax
 
-    from quantmarl.market import default_params, reset
-    from quantmarl.market.step import _scan
+    from quantmarl.market import default_params, reset, run_from
 
     config = _config(n_agents, n_assets, clearing, background)
     params = default_params(config)
@@ -60,7 +59,7 @@ def child(n_agents: int, n_assets: int, clearing: str, steps: int, background: i
     jax.block_until_ready(state)
     forget()  # reset's programs are not needed again
     t0 = time.perf_counter()
-    lowered = _scan.lower(jax.random.key(1), state, params, config, steps)
+    lowered = run_from.lower(jax.random.key(1), state, params, config, steps)
     forget()  # tracing caches: the program is lowered
     compiled = lowered.compile()
     compile_s = time.perf_counter() - t0

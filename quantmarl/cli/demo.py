@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from functools import partial
 
 import jax
 import numpy as np
@@ -25,8 +24,7 @@ from quantmarl.book import query, replay_messages
 from quantmarl.book.state import FILL_QTY, MsgType
 from quantmarl.env.render import format_ladder, market_panel
 from quantmarl.events import flash_crash, make_schedule
-from quantmarl.market import MarketConfig, MarketParams, MarketState, default_params, hold, reset
-from quantmarl.market import step as market_step
+from quantmarl.market import MarketConfig, default_params, reset, run_from
 
 
 def random_orders(n: int, seed: int = 0, *, lifetime: int = 256, mid: int = 10_000,
@@ -56,16 +54,6 @@ def random_orders(n: int, seed: int = 0, *, lifetime: int = 256, mid: int = 10_0
                          np.where(old > 0, old, earlier), side, np.zeros_like(ids),
                          np.ones_like(ids)], axis=1)
     return np.stack([orders, expiries], axis=1).reshape(-1, 5)[:n].astype(np.int64)
-
-
-@partial(jax.jit, static_argnames=("config", "n_steps"))
-def advance(key: jax.Array, state: MarketState, params: MarketParams, config: MarketConfig,
-            n_steps: int):
-    """``n_steps`` market steps from ``state``, no learner acting: ``(state, records)``,
-    records stacked over steps."""
-    actions = hold(config.n_smart)
-    return jax.lax.scan(lambda st, k: market_step(k, st, actions, config, params), state,
-                        jax.random.split(key, n_steps))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,7 +116,7 @@ def live_market(n_agents: int, steps: int, seed: int, depth: int, chunk: int = 1
     runtime.memory.forget_compiled()  # reset's programs are not needed again
     print(f"{n_agents:,} reactive agents ({clearing} clearing), compiling ...", flush=True)
     t0 = time.perf_counter()
-    jax.block_until_ready(advance(jax.random.key(seed), state, params, config, chunk))
+    jax.block_until_ready(run_from(jax.random.key(seed), state, params, config, chunk))
     compile_s = time.perf_counter() - t0
     runtime.memory.release()
     tty = sys.stdout.isatty()
@@ -136,7 +124,7 @@ def live_market(n_agents: int, steps: int, seed: int, depth: int, chunk: int = 1
     keys = jax.random.split(jax.random.key(seed + 1), steps // chunk)
     t0 = time.perf_counter()
     for i, key in enumerate(keys):
-        state, rec = advance(key, state, params, config, chunk)
+        state, rec = run_from(key, state, params, config, chunk)
         for out, field in ((closes, rec.close), (funds, rec.fundamental), (vols, rec.volume),
                            (spreads, rec.spread), (depths, rec.depth), (halts, rec.halted)):
             out += list(np.asarray(field)[:, 0])  # asset 0

@@ -14,7 +14,7 @@ from quantmarl.market.config import (
 from quantmarl.market.reset import reset
 from quantmarl.market.smart import ActionKind, SmartActions, hold
 from quantmarl.market.state import MarketState, Rejection, StepRecord
-from quantmarl.market.step import run, step
+from quantmarl.market.step import run, run_from, step
 
 __all__ = [
     "ActionKind",
@@ -31,6 +31,7 @@ __all__ = [
     "hold",
     "reset",
     "run",
+    "run_from",
     "step",
     "validate_params",
 ]

@@ -142,11 +142,18 @@ def run(
     n = config.episode_length if n_steps is None else n_steps
     k_reset, k_run = jax.random.split(key)
     state = reset(k_reset, config, params)
-    return _scan(k_run, state, params, config, n)
+    return run_from(k_run, state, params, config, n)
 
 
 @partial(jax.jit, static_argnames=("config", "n_steps"))
-def _scan(key, state, params, config, n_steps):
+def run_from(
+    key: jax.Array, state: MarketState, params: MarketParams, config: MarketConfig, n_steps: int
+) -> tuple[MarketState, StepRecord]:
+    """Run ``n_steps`` from ``state`` with every learner holding (jitted; config static).
+
+    Step ``t`` uses ``jax.random.split(key, n_steps)[t]``. Returns the final
+    state and the records stacked over time (leading axis ``n_steps``).
+    """
     actions = hold(config.n_smart)
 
     def body(st, k):
