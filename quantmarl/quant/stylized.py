@@ -6,6 +6,7 @@ and horizons are static.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,8 +26,14 @@ __all__ = [
     "volume_volatility_correlation",
     "aggregational_gaussianity",
     "leverage_effect",
+    "leverage_correlation",
+    "zero_return_share",
     "DEFAULT_THRESHOLDS",
     "stylized_facts_report",
+    "MOMENTS",
+    "MomentRecord",
+    "moment_vector",
+    "side_by_side",
 ]
 
 
@@ -124,6 +131,20 @@ def leverage_effect(returns: Array, max_lag: int = 10) -> Array:
     return jax.vmap(one)(jnp.arange(1, max_lag + 1))
 
 
+@partial(jax.jit, static_argnames="lag")
+def leverage_correlation(returns: Array, lag: int = 1) -> Array:
+    """Pearson correlation of ``r_t`` and ``|r_{t+lag}|`` (negative: falls raise later
+    volatility). [T] -> []."""
+    r = as_float(returns)
+    return _pearson(r[:-lag], jnp.abs(r[lag:]))
+
+
+@jax.jit
+def zero_return_share(returns: Array) -> Array:
+    """Share of returns exactly equal to 0 (steps without a price change). [T] -> []."""
+    return jnp.mean((as_float(returns) == 0).astype(jnp.result_type(float)))
+
+
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "kurtosis_min": 1.0,  # heavy tails: excess kurtosis of 1-period log returns above this
     "acf_max": 0.1,  # absence of linear autocorrelation: max |rho_k(r)|, k=1..nlags, below this
@@ -179,3 +200,92 @@ def stylized_facts_report(
     out["passed"] = passed
     out["all_passed"] = all(passed.values())
     return out
+
+
+#: the moments of :func:`moment_vector` / :func:`side_by_side`, in order: (name, meaning)
+MOMENTS: tuple[tuple[str, str], ...] = (
+    ("kurtosis_1", "excess kurtosis of 1-step log returns"),
+    ("kurtosis_20", "excess kurtosis of non-overlapping 20-step sums"),
+    ("acf_r_1", "ACF(r) at lag 1"),
+    ("acf_r_2_10", "max |ACF(r)| over lags 2-10"),
+    ("acf_abs_1", "ACF(|r|) at lag 1"),
+    ("acf_abs_10", "ACF(|r|) at lag 10"),
+    ("acf_abs_20", "ACF(|r|) at lag 20"),
+    ("acf_abs_50", "ACF(|r|) at lag 50"),
+    ("hill", "Hill tail index of |r| (top hill_fraction)"),
+    ("leverage", "corr(r_t, |r_t+1|)"),
+    ("volume_corr", "corr(|r_t|, volume_t) (NaN without volume)"),
+    ("zero_share", "share of zero returns"),
+)
+MIN_MOMENT_RETURNS = 100  # returns per series that :func:`moment_vector` needs (lag 50, 20-sums)
+
+
+@partial(jax.jit, static_argnames="hill_fraction")
+def moment_vector(returns: Array, volumes: Array | None = None,
+                  hill_fraction: float = 0.05) -> Array:
+    """The :data:`MOMENTS` of one return series, in order. ``returns`` [T] (T >= 100),
+    ``volumes`` [T] aligned with the returns or ``None`` -> float [len(MOMENTS)]."""
+    r = as_float(returns)
+    n = r.shape[-1]
+    if n < MIN_MOMENT_RETURNS:
+        raise ValueError(f"moment_vector needs >= {MIN_MOMENT_RETURNS} returns, got {n}")
+    rho, rho_abs = acf(r, 10), acf_abs(r, 50)
+    vol = (jnp.nan if volumes is None
+           else volume_volatility_correlation(r, as_float(volumes).astype(r.dtype)))
+    return jnp.stack([
+        excess_kurtosis(r), aggregational_gaussianity(r, (20,))[0], rho[1],
+        jnp.max(jnp.abs(rho[2:])), rho_abs[1], rho_abs[10], rho_abs[20], rho_abs[50],
+        hill_tail_index(r, max(1, int(hill_fraction * n))), leverage_correlation(r),
+        jnp.asarray(vol, r.dtype), zero_return_share(r),
+    ])
+
+
+@dataclass(frozen=True)
+class MomentRecord:
+    """One moment, real against simulated (median and quantile band across seeds)."""
+
+    name: str
+    meaning: str
+    real: float
+    sim_median: float
+    sim_lo: float  # lower quantile across seeds (default 5%)
+    sim_hi: float  # upper quantile across seeds (default 95%)
+    n_seeds: int
+
+
+def _returns_and_volume(prices: Any, volumes: Any) -> tuple[Array, Array | None]:
+    p = np.asarray(prices, np.float64)
+    if p.ndim < 1 or p.shape[-1] < 2 or not np.all(p > 0):
+        raise ValueError(f"prices must be positive with >= 2 steps, got shape {p.shape}")
+    r = np.diff(np.log(p), axis=-1)
+    if volumes is None:
+        return jnp.asarray(r), None
+    v = np.asarray(volumes, np.float64)[..., -r.shape[-1]:]
+    if v.shape != r.shape:
+        raise ValueError(f"volumes must end with {r.shape[-1]} steps like the returns, "
+                         f"got shape {np.shape(volumes)} for prices {p.shape}")
+    return jnp.asarray(r), jnp.asarray(v)
+
+
+def side_by_side(
+    sim_prices: Any, real_prices: Any, sim_volumes: Any = None, real_volumes: Any = None,
+    hill_fraction: float = 0.05, quantiles: tuple[float, float] = (0.05, 0.95),
+) -> tuple[MomentRecord, ...]:
+    """Real against simulated stylised facts, one :class:`MomentRecord` per :data:`MOMENTS`.
+
+    ``sim_prices`` [S, T+1] (one row per seed), ``real_prices`` [T'+1] (positive);
+    volumes like :func:`stylized_facts_report` (the last T aligned with the returns).
+    The volume moment is NaN on a side without volumes. Each side keeps its own length.
+    """
+    sim_r, sim_v = _returns_and_volume(np.atleast_2d(sim_prices), sim_volumes)
+    real_r, real_v = _returns_and_volume(real_prices, real_volumes)
+    if real_r.ndim != 1:
+        raise ValueError(f"real_prices must be 1-D, got shape {np.shape(real_prices)}")
+    real = np.asarray(moment_vector(real_r, real_v, hill_fraction))
+    sim = np.asarray(jax.vmap(lambda r, v: moment_vector(r, v, hill_fraction))(sim_r, sim_v))
+    lo, med, hi = np.quantile(sim, (quantiles[0], 0.5, quantiles[1]), axis=0)
+    return tuple(
+        MomentRecord(name, meaning, float(real[i]), float(med[i]), float(lo[i]), float(hi[i]),
+                     int(sim.shape[0]))
+        for i, (name, meaning) in enumerate(MOMENTS)
+    )

@@ -1,0 +1,152 @@
+"""The declared search space of a calibration: which ``MarketParams`` fields are fitted,
+within which bounds, on which scale, and how a point of the unit cube becomes params.
+
+A :class:`FitField` is data (a dotted path, see :mod:`quantmarl.market.params_io`,
+bounds and ``lin``/``log`` scale), so the fitted set is changed by editing
+:data:`DEFAULT_FIELDS` or a config file, never code. Candidates live in the unit cube
+``[0, 1]^D``: ``lin`` maps ``u -> lo + u (hi - lo)``, ``log`` maps ``u -> lo (hi / lo)^u``;
+integer leaves are rounded to the nearest integer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.config import check_range
+from quantmarl.market import MarketConfig, MarketParams
+from quantmarl.market import params_io as pio
+
+__all__ = ["DEFAULT_FIELDS", "FitField", "Space", "make_space"]
+
+
+@dataclass(frozen=True)
+class FitField:
+    """One fitted field: dotted path into ``MarketParams``, bounds, scale."""
+
+    path: str = "background.excitation"
+    lo: float = 0.0
+    hi: float = 1.0
+    scale: Literal["lin", "log"] = "lin"
+
+    def __post_init__(self) -> None:
+        for name, v in (("lo", self.lo), ("hi", self.hi)):
+            if not math.isfinite(v):
+                raise ValueError(f"fields {self.path!r}: {name} must be finite, got {v!r}")
+        if not self.lo < self.hi:
+            raise ValueError(f"fields {self.path!r}: lo must be < hi, got lo={self.lo!r}, "
+                             f"hi={self.hi!r}")
+        if self.scale == "log":
+            check_range(f"fields {self.path!r}: lo (log scale)", self.lo, 0.0, None,
+                        lo_open=True)
+
+
+#: the default fitted set (the experiments' market): order flow, fundamental noise and the
+#: chartists' trigger; edit this list (or ``fields:`` in a config file) to fit other fields
+DEFAULT_FIELDS: tuple[FitField, ...] = (
+    FitField("background.base_intensity", 5.0, 400.0, "log"),
+    FitField("background.excitation", 0.0, 300.0, "lin"),
+    FitField("background.decay", 0.5, 0.99, "lin"),
+    FitField("background.market_frac", 0.01, 0.5, "lin"),
+    FitField("background.offset_scale", 0.5, 20.0, "log"),
+    FitField("background.drift_sigma", 1e-4, 1e-2, "log"),
+    FitField("background.value_pull", 0.005, 0.5, "log"),
+    FitField("fundamental.sigma", 1e-4, 1e-2, "log"),
+    FitField("behaviours.momentum.threshold_hi", 0.002, 0.05, "log"),
+)
+
+
+@dataclass(frozen=True)
+class Space:
+    """Resolved fields of one market: paths as tuples, integer leaves flagged."""
+
+    fields: tuple[FitField, ...]
+    paths: tuple[tuple[str | int, ...], ...]
+    integer: tuple[bool, ...]  # leaf dtype is an integer: values are rounded
+
+    @property
+    def dim(self) -> int:
+        """D, the number of fitted fields."""
+        return len(self.fields)
+
+    def values(self, unit: np.ndarray) -> np.ndarray:
+        """float64 [P, D] field values of unit-cube points ``unit`` [P, D]."""
+        u = np.clip(np.asarray(unit, np.float64), 0.0, 1.0)
+        lo = np.array([f.lo for f in self.fields])
+        hi = np.array([f.hi for f in self.fields])
+        log = np.array([f.scale == "log" for f in self.fields])
+        safe_lo, safe_hi = np.where(log, lo, 1.0), np.where(log, hi, 1.0)
+        out = np.where(log, safe_lo * (safe_hi / safe_lo) ** u, lo + u * (hi - lo))
+        return np.where(np.array(self.integer), np.round(out), out)
+
+    def one(self, base: MarketParams, row: np.ndarray) -> MarketParams:
+        """``base`` with one candidate's values ``row`` [D] set (host-side, unchecked)."""
+        for path, v, is_int in zip(self.paths, row, self.integer, strict=True):
+            old = pio.get_field(base, path)
+            new = float(v) if isinstance(old, float) else jnp.asarray(old).at[()].set(v)
+            base = pio.set_field(base, path, new)
+        return base
+
+    def batch(self, base: MarketParams, values: np.ndarray) -> MarketParams:
+        """``base`` broadcast to a leading axis P with the fitted leaves set to ``values``
+        [P, D]: the ``batched_params`` input of :func:`experiments.series.simulate`.
+        Leaves keep their dtype and JAX weak type, so the market's dtypes do not change."""
+        n = values.shape[0]
+        out = jax.tree.map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n, *jnp.shape(x))), base)
+        for j, path in enumerate(self.paths):  # .at[].set keeps the leaf's dtype and weak type
+            out = pio.set_field(out, path, pio.get_field(out, path).at[:].set(values[:, j]))
+        return out
+
+    def valid(self, config: MarketConfig, base: MarketParams, values: np.ndarray) -> np.ndarray:
+        """bool [P]: each candidate passes :func:`~quantmarl.market.params_io.check_params`
+        (joint constraints, e.g. a fitted ``threshold_hi`` below the fixed ``threshold_lo``)."""
+        ok = np.ones(values.shape[0], bool)
+        for i, row in enumerate(values):
+            try:
+                pio.check_params(config, self.one(base, row))
+            except ValueError:
+                ok[i] = False
+        return ok
+
+    def mapping(self, row: np.ndarray) -> dict[str, float | int]:
+        """``{path: value}`` of one candidate, for a params YAML."""
+        return {f.path: int(v) if is_int else float(v)
+                for f, v, is_int in zip(self.fields, row, self.integer, strict=True)}
+
+
+def make_space(fields: tuple[FitField, ...], config: MarketConfig,
+               base: MarketParams) -> Space:
+    """Resolve and check ``fields`` for ``config`` before anything compiles: unknown or
+    repeated paths, and bounds whose corners fail the params checks, raise ``ValueError``
+    naming the field."""
+    if not fields:
+        raise ValueError("fields must declare at least one field to fit")
+    paths, integer = [], []
+    for f in fields:
+        try:
+            path = pio.resolve_path(f.path, config)
+        except ValueError as err:
+            raise ValueError(f"fields {f.path!r}: {err}") from None
+        if path in paths:
+            raise ValueError(f"fields {f.path!r}: the same field is declared twice")
+        leaf = pio.get_field(base, path)
+        if np.asarray(leaf).shape != ():
+            raise ValueError(f"fields {f.path!r}: only scalar fields can be fitted, "
+                             f"got shape {np.asarray(leaf).shape}")
+        paths.append(path)
+        integer.append(not isinstance(leaf, float) and np.asarray(leaf).dtype.kind in "iu")
+    space = Space(tuple(fields), tuple(paths), tuple(integer))
+    for j, f in enumerate(fields):
+        single = Space((f,), (paths[j],), (integer[j],))
+        for name, u in (("lo", 0.0), ("hi", 1.0)):
+            try:
+                pio.check_params(config, single.one(base, single.values(np.full((1, 1), u))[0]))
+            except ValueError as err:
+                raise ValueError(f"fields {f.path!r}: bound {name}={getattr(f, name)!r} "
+                                 f"is not allowed: {err}") from None
+    return space
