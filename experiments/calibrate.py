@@ -83,8 +83,10 @@ class CalibrateConfig:
         check_range("elite", self.elite, 0.0, 1.0, lo_open=True)
         check_range("report_seeds", self.report_seeds, 2, 1 << 14)
         check_range("hill_fraction", self.hill_fraction, 0.0, 0.5, lo_open=True)
-        if not self.moments:
-            raise ValueError("moments must name at least one moment")
+        unknown = [m for m in self.moments if m not in MOMENT_NAMES]
+        if unknown or not self.moments:
+            raise ValueError(f"moments must name some of {', '.join(MOMENT_NAMES)}; "
+                             f"got {list(self.moments)}")
 
 
 @dataclass(frozen=True)

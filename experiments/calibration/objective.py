@@ -2,9 +2,10 @@
 
 Moments are :data:`quantmarl.quant.stylized.MOMENTS`, computed with the same estimators
 on every series (one per seed and asset) and on the real series. A candidate's moment is
-its mean over the common seeds. The loss is diagonal SMM::
+its median over the common seeds (robust: one seed's crash cannot make the kurtosis).
+The loss is diagonal SMM::
 
-    loss = mean over used moments m of ((mean_s sim[s, m] - real[m]) / scale[m])^2
+    loss = mean over used moments m of ((median_s sim[s, m] - real[m]) / scale[m])^2
 
 with ``scale[m]`` the sampling spread of moment m across seeds: the median, over the
 initial design's candidates, of the std across seeds, floored at
@@ -69,7 +70,7 @@ def spread_scale(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
 
 def loss(sim: np.ndarray, real: np.ndarray, scale: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """float64 [P]: the SMM loss of each candidate's moments ``sim`` [P, N, M]."""
-    mean = np.mean(np.asarray(sim, np.float64), axis=-2)
-    d = ((mean - real) / scale)[..., mask]
+    mid = np.median(np.asarray(sim, np.float64), axis=-2)
+    d = ((mid - real) / scale)[..., mask]
     out = np.mean(d**2, axis=-1)
     return np.where(np.isfinite(out), out, np.inf)

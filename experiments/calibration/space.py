@@ -86,9 +86,10 @@ class Space:
 
     def one(self, base: MarketParams, row: np.ndarray) -> MarketParams:
         """``base`` with one candidate's values ``row`` [D] set (host-side, unchecked)."""
-        for path, v, is_int in zip(self.paths, row, self.integer, strict=True):
+        for path, v in zip(self.paths, row, strict=True):
             old = pio.get_field(base, path)
-            new = float(v) if isinstance(old, float) else jnp.asarray(old).at[()].set(v)
+            new = (float(v) if isinstance(old, float)
+                   else jnp.asarray(old).at[()].set(np.asarray(v, np.asarray(old).dtype)))
             base = pio.set_field(base, path, new)
         return base
 
@@ -99,7 +100,8 @@ class Space:
         n = values.shape[0]
         out = jax.tree.map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n, *jnp.shape(x))), base)
         for j, path in enumerate(self.paths):  # .at[].set keeps the leaf's dtype and weak type
-            out = pio.set_field(out, path, pio.get_field(out, path).at[:].set(values[:, j]))
+            leaf = pio.get_field(out, path)
+            out = pio.set_field(out, path, leaf.at[:].set(values[:, j].astype(leaf.dtype)))
         return out
 
     def valid(self, config: MarketConfig, base: MarketParams, values: np.ndarray) -> np.ndarray:
@@ -122,8 +124,9 @@ class Space:
 def make_space(fields: tuple[FitField, ...], config: MarketConfig,
                base: MarketParams) -> Space:
     """Resolve and check ``fields`` for ``config`` before anything compiles: unknown or
-    repeated paths, and bounds whose corners fail the params checks, raise ``ValueError``
-    naming the field."""
+    repeated paths, and a bound that fails the params checks both with the other fields
+    at their defaults and with them at the same bound, raise ``ValueError`` naming the
+    field. Other joint violations are refused per candidate (:meth:`Space.valid`)."""
     if not fields:
         raise ValueError("fields must declare at least one field to fit")
     paths, integer = [], []
@@ -142,11 +145,14 @@ def make_space(fields: tuple[FitField, ...], config: MarketConfig,
         integer.append(not isinstance(leaf, float) and np.asarray(leaf).dtype.kind in "iu")
     space = Space(tuple(fields), tuple(paths), tuple(integer))
     for j, f in enumerate(fields):
-        single = Space((f,), (paths[j],), (integer[j],))
         for name, u in (("lo", 0.0), ("hi", 1.0)):
+            row = space.values(np.full((1, space.dim), u))[0]  # every field at this bound
+            alone = Space((f,), (paths[j],), (integer[j],)).one(base, row[j:j + 1])
             try:
-                pio.check_params(config, single.one(base, single.values(np.full((1, 1), u))[0]))
+                pio.check_params(config, alone)
             except ValueError as err:
+                if space.valid(config, base, row[None])[0]:
+                    continue  # admissible together with the other fields' same bound
                 raise ValueError(f"fields {f.path!r}: bound {name}={getattr(f, name)!r} "
                                  f"is not allowed: {err}") from None
     return space

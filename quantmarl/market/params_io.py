@@ -10,8 +10,8 @@ dotted paths), applied onto :func:`~quantmarl.market.default_params`::
     background.excitation: 80.0
     behaviours.momentum.threshold_hi: 0.004
 
-Every value keeps its leaf's dtype and shape (an int leaf takes integers only,
-never rounded), and the result goes through :func:`check_params`.
+Every value keeps its leaf's dtype, shape and JAX weak type (an int leaf takes integers
+only, never rounded), and the result goes through :func:`check_params`.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _as_leaf(name: str, old: Any, value: Any) -> Any:
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise ValueError(f"{name} must hold integers ({ref.dtype}), got {value!r}")
         arr = np.round(arr)
-    return jnp.asarray(arr, ref.dtype)
+    return jnp.asarray(old).at[...].set(arr.astype(ref.dtype))  # keeps dtype and weak type
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
