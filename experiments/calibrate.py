@@ -217,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             return check(cfg)
         make_space(cfg.fields, cfg.market, default_params(cfg.market))
-        if cfg.target != "sp500" and not Path(cfg.target).is_file():
-            raise ValueError(f"target file {cfg.target!r} does not exist")
+        load_target(cfg.target)  # a bad target fails here, before anything is written
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ non-finite moment (e.g. a price that never moves) gets an infinite loss.
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 
 import jax
@@ -62,7 +63,8 @@ def spread_scale(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
     sim = np.asarray(sim, np.float64)
     if sim.shape[-2] < 2:
         raise ValueError(f"the spread across seeds needs >= 2 series, got {sim.shape[-2]}")
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN moments: the floor applies
         sd = np.nanmedian(np.std(sim, axis=-2, ddof=1), axis=0)
     floor = SCALE_FLOOR[0] + SCALE_FLOOR[1] * np.abs(np.nan_to_num(real))
     return np.maximum(np.nan_to_num(sd, nan=0.0), floor)

@@ -80,3 +80,11 @@ def test_tiny_run_writes_every_output(tmp_path, capsys):
     with (out / "history.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 8  # design 4 + one round of 4
     assert "| moment | real |" in (out / "report.md").read_text()
+
+
+def test_bad_target_csv_exits_2_before_writing(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("close\n" + "1\n" * 150 + "0\n")
+    code = main(["--target", str(bad), "--out", str(tmp_path / "out")])
+    assert code == 2 and "close must be positive and finite, row 150" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
