@@ -11,7 +11,9 @@ from quantmarl.agents.background import BackgroundOrders
 from quantmarl.agents.view import Orders
 from quantmarl.book.cda import process
 from quantmarl.book.state import MsgType, empty_book
-from quantmarl.market import MarketConfig, default_params, reset
+from quantmarl.events import flash_rally, make_schedule
+from quantmarl.market import ActionKind, MarketConfig, Rejection, default_params, hold, reset, step
+from quantmarl.market.accounting import RiskLimits
 from quantmarl.market.pretrade import market_buy_bound
 from quantmarl.market.risk import admit, buy_cost, resting_exposure
 
@@ -136,3 +138,23 @@ def test_market_buy_bound_covers_every_ask_of_the_step():
     assert np.asarray(market_buy_bound(state, auction, (smart, agents), bg,
                                        jnp.asarray([10_000, 11_000], I64))).tolist() == [
         10_064, 11_064]
+
+
+def test_a_market_buy_during_a_rally_is_priced_at_the_auctions_band_top():
+    """The auction's band is centred on the rally's target (11,000 ticks here), not on the
+    last price: a market buy that fits the cash only at last + band (10,064) is refused."""
+    config = MarketConfig(n_smart=1, reactive=(("noise", 4),), background_orders=64,
+                          auction_band=64)
+    p = default_params(config)
+    p = p.replace(initial_cash=jnp.asarray(3 * 10_064 + 10, I64),
+                  schedule=make_schedule([flash_rally(0.1, 1, 0)], capacity=config.max_events),
+                  risk=RiskLimits(min_cash=jnp.asarray(0, I64),
+                                  max_position=jnp.asarray(10_000, I64),
+                                  allow_short=jnp.asarray(True)))
+    state = reset(jax.random.key(0), config, p)
+    buy = hold(1).replace(kind=jnp.array([ActionKind.MARKET], jnp.int32),
+                          side=jnp.array([1], I64), qty=jnp.array([3], I64))
+    after, rec = jax.jit(step, static_argnames="config")(jax.random.key(1), state, buy, config, p)
+    assert int(rec.close[0]) > 10_900  # cleared near the target
+    assert int(rec.rejected[Rejection.RISK_LIMIT]) == 1 and int(rec.agent_qty[0, 0]) == 0
+    assert int(after.ledger.cash[0]) == 3 * 10_064 + 10
