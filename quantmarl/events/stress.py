@@ -28,6 +28,23 @@ class Burst:
     reference: jax.Array  # int64 [A] the target where active, else the last price
 
 
+def _targets(last_price, effects, halted):
+    """(crash bool [A], rally bool [A], target int64 [A] ticks) of this step's bursts."""
+    last = last_price.astype(jnp.float64)
+    down = jnp.floor(last * (1.0 - effects.sell_pressure.astype(jnp.float64))).astype(jnp.int64)
+    up = jnp.ceil(last * (1.0 + effects.buy_pressure.astype(jnp.float64))).astype(jnp.int64)
+    crash = (effects.sell_pressure > 0) & ~halted
+    rally = (effects.buy_pressure > 0) & ~halted & ~crash
+    return crash, rally, jnp.where(crash, jnp.maximum(down, 1), up)
+
+
+def burst_reference(last_price: jax.Array, effects: Effects, halted: jax.Array) -> jax.Array:
+    """int64 [A] ticks: :attr:`Burst.reference` (the target where a burst is active, else the
+    last price), known before this step's other orders are."""
+    crash, rally, target = _targets(last_price, effects, halted)
+    return jnp.where(crash | rally, target, last_price)
+
+
 def stress_burst(
     last_price: jax.Array,
     effects: Effects,
@@ -53,12 +70,7 @@ def stress_burst(
     active, so the auction's "closest to the reference" tie-break leans toward it.
     """
     n_assets = last_price.shape[0]
-    last = last_price.astype(jnp.float64)
-    down = jnp.floor(last * (1.0 - effects.sell_pressure.astype(jnp.float64))).astype(jnp.int64)
-    up = jnp.ceil(last * (1.0 + effects.buy_pressure.astype(jnp.float64))).astype(jnp.int64)
-    crash = (effects.sell_pressure > 0) & ~halted
-    rally = (effects.buy_pressure > 0) & ~halted & ~crash
-    target = jnp.where(crash, jnp.maximum(down, 1), up)
+    crash, rally, target = _targets(last_price, effects, halted)
     active = crash | rally
     t = target[:, None]
     buys = (side == 1) & ((price == 0) | (price >= t))

@@ -93,36 +93,13 @@ def settle(
 
 @struct.dataclass
 class RiskLimits:
-    """Pre-trade limits (params pytree). An order that could breach them is rejected whole."""
+    """Risk limits of every agent (params pytree), kept at every step: an order that could
+    breach them, counted with the agent's other orders, is refused whole
+    (:mod:`quantmarl.market.risk`). The background pool has none."""
 
     min_cash: jax.Array  # int64 [] cash may not go below this (0 = no borrowing)
     max_position: jax.Array  # int64 [] |position| per asset may not exceed this (lots)
     allow_short: jax.Array  # bool [] whether positions may go below zero
-
-
-def within_limits(
-    cash: jax.Array,
-    position: jax.Array,
-    limits: RiskLimits,
-    side: jax.Array,
-    qty: jax.Array,
-    worst_price: jax.Array,
-    tick_value: jax.Array,
-    fee_bps: jax.Array,
-) -> jax.Array:
-    """bool: each order, filled in full at ``worst_price`` ticks, keeps its owner within limits.
-
-    ``cash`` and ``position`` are the owner's current cash and position in the
-    order's asset, broadcast against the order arrays. Each order is checked on
-    its own against the current ledger; an agent's buy and sell in the same
-    step can only reduce each other's exposure.
-    """
-    cost = notional(qty, worst_price, tick_value)
-    cash_ok = jnp.where(side > 0, cash - cost - fee(cost, fee_bps) >= limits.min_cash, True)
-    new_pos = position + side * qty
-    pos_ok = jnp.abs(new_pos) <= limits.max_position
-    short_ok = limits.allow_short | (new_pos >= 0)
-    return cash_ok & pos_ok & short_ok
 
 
 def account_deltas(

@@ -85,6 +85,11 @@ def clear_auction(
     resid = q - res.filled
     buy_left = (s == 1) & (resid > 0) & (p > 0)
     sell_left = (s == -1) & (resid > 0) & (p > 0)
+    # quotes left over: a limit beyond the band counts at its edge, as in the auction
+    # (a buy above the top is a bid at the top, a sell below the bottom an ask at the bottom)
+    band = config.auction_band
+    p = jnp.where(s == 1, jnp.minimum(p, ref_price[:, None] + band),
+                  jnp.maximum(p, ref_price[:, None] - band))
     best_bid = jnp.max(jnp.where(buy_left, p, 0), axis=1)
     best_ask = jnp.min(jnp.where(sell_left, p, jnp.iinfo(jnp.int64).max), axis=1)
     best_ask = jnp.where(jnp.any(sell_left, axis=1), best_ask, 0)
@@ -132,15 +137,13 @@ def clear_cda(
     side, price, qty, asset = flat
     n_assets, n_bg = config.n_assets, bg.side.shape[1]
     m = side.shape[0]
-    stride = m + n_assets * n_bg  # order slots per step: ids encode the step
+    stride = order_stride(config)  # order slots per step: ids encode the step
+    if stride < m + n_assets * n_bg:
+        raise ValueError(f"order_stride {stride} < {m + n_assets * n_bg} order slots per step")
     t = state.step.astype(jnp.int64)
-
-    def expire_orders(book):
-        owner = jnp.clip(book.owner, 0, config.n_accounts - 1)
-        age = t - book.order_id // stride
-        return cancel_where(book, requote[owner] | (age >= params.order_lifetime))[0]
-
-    books = jax.vmap(expire_orders)(state.books)
+    gone = jax.vmap(partial(leaving, requote=requote, step=state.step, params=params,
+                            config=config))(state.books)
+    books = jax.vmap(lambda b, g: cancel_where(b, g)[0])(state.books, gone)
     rows = _arrivals(key, config, flat, halted, bg, t * stride)
     # the CDA kernel, one book per asset; fills logged in execution order
     max_fills = 2 * rows.shape[1] + 2 * config.book_capacity  # resting + rested + one per taker
@@ -182,6 +185,21 @@ def clear_cda(
         volume=jnp.sum(qty_f, axis=1), n_trades=count,
         best_bid=jax.vmap(query.best_bid)(books), best_ask=jax.vmap(query.best_ask)(books),
         depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals)
+
+
+def order_stride(config: MarketConfig) -> int:
+    """Order ids per step in CDA mode (agents' slots, then background slots and the burst's):
+    an order's id is ``step * order_stride + slot``."""
+    return len(owners(config)) + config.n_assets * (config.background_orders + 1)
+
+
+def leaving(book: BookState, requote: jax.Array, step: jax.Array, params: MarketParams,
+            config: MarketConfig) -> jax.Array:
+    """bool [2, cap]: resting orders cancelled as step ``step`` begins: those of accounts
+    that requote (``requote`` bool [N]) and those ``params.order_lifetime`` steps old."""
+    owner = jnp.clip(book.owner, 0, config.n_accounts - 1)
+    age = step.astype(jnp.int64) - book.order_id // order_stride(config)
+    return requote[owner] | (age >= params.order_lifetime)
 
 
 def _arrivals(key, config, flat, halted, bg, first_id) -> jax.Array:

@@ -220,6 +220,7 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     check_int("risk.min_cash", int(int64("risk.min_cash", r.min_cash, ())), -(10**15), 10**15)
     check_int("risk.max_position", int(int64("risk.max_position", r.max_position, ())), 0,
                10**12)
+    _check_start_within_limits(params)
     if len(params.behaviours) != len(config.reactive):
         raise ValueError(
             f"behaviours must hold one BehaviourDistribution per reactive block "
@@ -244,3 +245,22 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     check_float("background.value_pull", scalar("background.value_pull", bg.value_pull),
                  0.0, 1.0)
     return params
+
+
+def _check_start_within_limits(params: MarketParams) -> None:
+    """Every agent starts within its own risk limits (else the limits could never hold)."""
+    r = params.risk
+    cash, min_cash = int(params.initial_cash), int(r.min_cash)
+    pos, max_pos = int(params.initial_position), int(r.max_position)
+    short = np.asarray(r.allow_short)
+    if short.shape != () or short.dtype != np.bool_:
+        raise ValueError(f"risk.allow_short must be a scalar bool, got {short.dtype} {short.shape}")
+    if cash < min_cash:
+        raise ValueError(f"initial_cash ({cash}) must be >= risk.min_cash ({min_cash}): agents "
+                         "would start below their cash floor")
+    if abs(pos) > max_pos:
+        raise ValueError(f"initial_position ({pos}) must lie in [-risk.max_position, "
+                         f"risk.max_position] = [{-max_pos}, {max_pos}] lots")
+    if pos < 0 and not bool(short):
+        raise ValueError(f"initial_position ({pos}) must be >= 0 when risk.allow_short is "
+                         "False (agents would start short)")

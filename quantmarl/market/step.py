@@ -29,14 +29,14 @@ from quantmarl.agents.view import MarketView
 from quantmarl.events.circuit_breaker import is_halted, update_breaker
 from quantmarl.events.effects import effects_at
 from quantmarl.events.schedule import EventSchedule, expire
-from quantmarl.events.stress import stress_burst
+from quantmarl.events.stress import burst_reference, stress_burst
 from quantmarl.market.accounting import apply_deltas
 from quantmarl.market.clearing import Cleared, clear_auction, clear_cda
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
 from quantmarl.market.layout import concat, flat, per_asset
 from quantmarl.market.orders import agent_orders, background_orders, requoting
-from quantmarl.market.pretrade import pretrade
+from quantmarl.market.pretrade import market_buy_bound, pretrade
 from quantmarl.market.reset import reset
 from quantmarl.market.smart import SmartActions, hold
 from quantmarl.market.state import MarketState, StepRecord
@@ -68,10 +68,13 @@ def step(
         liquidity_mult=fx.liquidity_mult, index_weights=params.index_weights,
     )
     groups, smart_valid, replaces = agent_orders(k_agents, state, view, fx, smart_actions, config)
-    groups, refusals = pretrade(state, params, config, groups, halted)
+    bg = background_orders(k_bg, state, fx, log_f, halted, params, config)
+    requote = requoting(config, replaces)
+    worst_buy = market_buy_bound(state, config, groups, bg,
+                                 burst_reference(state.last_price, fx, halted))
+    groups, refusals = pretrade(state, params, config, groups, halted, requote, worst_buy)
     orders = flat(groups)
 
-    bg = background_orders(k_bg, state, fx, log_f, halted, params, config)
     side, price, qty, asset = orders
     burst = stress_burst(state.last_price, fx, halted,
                          concat([per_asset(side, asset, n_assets, 0), bg.side]),
@@ -84,8 +87,7 @@ def step(
     if config.clearing == "auction":
         cleared = clear_auction(state, params, config, groups, orders, bg, burst.reference)
     else:
-        cleared = clear_cda(k_arrival, state, params, config, orders,
-                            requoting(config, replaces), halted, bg)
+        cleared = clear_cda(k_arrival, state, params, config, orders, requote, halted, bg)
     ledger = apply_deltas(state.ledger, cleared.cash, cleared.position, cleared.fees)
 
     new_last = cleared.close

@@ -9,13 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quantmarl.market.accounting import (
-    RiskLimits,
     account_deltas,
     apply_deltas,
     fee,
     new_ledger,
     settle,
-    within_limits,
 )
 
 I64 = jnp.int64
@@ -78,22 +76,6 @@ def test_settle_conserves_over_random_balanced_trades():
         assert int(total[0]) == int(total0[0])
         assert np.asarray(total[1]).tolist() == np.asarray(total0[1]).tolist()
         assert ledger.cash.dtype == I64 and ledger.position.dtype == I64
-
-
-def test_within_limits():
-    ledger = new_ledger(jnp.array([1000, 1000], I64), jnp.array([[5], [0]], I64))
-    limits = RiskLimits(min_cash=jnp.asarray(0, I64), max_position=jnp.asarray(10, I64),
-                        allow_short=jnp.asarray(False))
-    owner = jnp.array([0, 0, 0, 1, 1])
-    ok = within_limits(
-        ledger.cash[owner], ledger.position[owner, 0], limits,
-        side=jnp.array([1, 1, -1, -1, 1], I64), qty=jnp.array([5, 6, 5, 1, 10], I64),
-        worst_price=jnp.array([100, 100, 100, 100, 100], I64),
-        tick_value=jnp.asarray(1, I64), fee_bps=jnp.asarray(0, I64),
-    )
-    # 5 more lots ok (pos 10, cash 500); 6 breaches max_position; selling 5 -> flat ok;
-    # agent 1 cannot short; agent 1 buying 10 lots costs 1000: exactly at the cash floor, ok
-    assert np.asarray(ok).tolist() == [True, False, True, False, True]
 
 
 def test_account_deltas_match_settle():

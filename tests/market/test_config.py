@@ -57,3 +57,41 @@ def test_bad_params_name_the_field():
         with pytest.raises(ValueError, match=match):
             validate_params(cfg, params)
             print("no error for case", i)
+
+
+def _risk(p, min_cash=0, max_position=100, allow_short=True):
+    return p.risk.replace(min_cash=jnp.asarray(min_cash, jnp.int64),
+                          max_position=jnp.asarray(max_position, jnp.int64),
+                          allow_short=jnp.asarray(allow_short))
+
+
+@pytest.mark.parametrize(
+    "fields,match",
+    [
+        ({"initial_cash": 999, "risk": {"min_cash": 1000}},
+         r"initial_cash \(999\) must be >= risk.min_cash \(1000\)"),
+        ({"initial_position": 101, "risk": {"max_position": 100}},
+         r"initial_position \(101\) must lie in \[-risk.max_position, risk.max_position\] "
+         r"= \[-100, 100\]"),
+        ({"initial_position": -101, "risk": {"max_position": 100}},
+         r"initial_position \(-101\) must lie in .* = \[-100, 100\]"),
+        ({"initial_position": -1, "risk": {"allow_short": False}},
+         r"initial_position \(-1\) must be >= 0 when risk.allow_short is False"),
+    ],
+)
+def test_starting_values_beyond_their_limits_are_refused(fields, match):
+    cfg = MarketConfig()
+    p = default_params(cfg)
+    p = p.replace(risk=_risk(p, **fields.pop("risk")),
+                  **{k: jnp.asarray(v, jnp.int64) for k, v in fields.items()})
+    with pytest.raises(ValueError, match=match):
+        validate_params(cfg, p)
+
+
+def test_starting_values_at_their_limits_are_accepted():
+    cfg = MarketConfig()
+    p = default_params(cfg)
+    for cash, pos, short in ((1000, 100, True), (1000, -100, True), (1000, 0, False)):
+        validate_params(cfg, p.replace(initial_cash=jnp.asarray(cash, jnp.int64),
+                                       initial_position=jnp.asarray(pos, jnp.int64),
+                                       risk=_risk(p, 1000, 100, short)))
