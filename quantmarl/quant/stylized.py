@@ -25,6 +25,8 @@ __all__ = [
     "volume_volatility_correlation",
     "aggregational_gaussianity",
     "leverage_effect",
+    "leverage_correlation",
+    "zero_return_share",
     "DEFAULT_THRESHOLDS",
     "stylized_facts_report",
 ]
@@ -122,6 +124,22 @@ def leverage_effect(returns: Array, max_lag: int = 10) -> Array:
         return jnp.sum(r * fut**2) / (T - tau) / denom
 
     return jax.vmap(one)(jnp.arange(1, max_lag + 1))
+
+
+@partial(jax.jit, static_argnames="lag")
+def leverage_correlation(returns: Array, lag: int = 1) -> Array:
+    """Pearson correlation of ``r_t`` and ``|r_{t+lag}|`` (negative: falls raise later
+    volatility). [T] -> [], needs ``0 < lag < T - 1``."""
+    r = as_float(returns)
+    if not 0 < lag < r.shape[-1] - 1:
+        raise ValueError(f"lag must satisfy 0 < lag < len(returns) - 1, got {lag}")
+    return _pearson(r[:-lag], jnp.abs(r[lag:]))
+
+
+@jax.jit
+def zero_return_share(returns: Array) -> Array:
+    """Share of exactly zero returns (steps where the price did not move). [T] -> []."""
+    return jnp.mean((as_float(returns) == 0).astype(jnp.result_type(float)))
 
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
