@@ -29,7 +29,7 @@ from quantmarl.market import MarketConfig, MarketParams, default_params
 from quantmarl.quant import stylized as sty
 
 __all__ = ["MARKETS", "TARGETS", "Target", "check", "fact_values", "facts", "main", "market",
-           "measure", "no_jumps"]
+           "measure", "measure_many", "no_jumps"]
 
 HILL_FRACTION = 0.05  # Hill index from the top 5% of |r|
 AGG_HORIZON = 20  # steps summed for the aggregational-Gaussianity fact
@@ -139,6 +139,17 @@ def measure(config: MarketConfig, params: MarketParams, seeds: int, steps: int,
     r = np.moveaxis(series.log_returns(), -1, 1).reshape(-1, steps)  # [S * A, T]
     v = np.moveaxis(np.asarray(series.volume)[:, 1:], -1, 1).reshape(-1, steps)
     return facts(r, v)
+
+
+def measure_many(config: MarketConfig, params: list[MarketParams], seeds: int, steps: int,
+                 burn_in: int = 500, seed: int = 0) -> list[dict[str, float]]:
+    """:func:`measure` for several params sets in one compiled call (same keys)."""
+    batch = jax.tree.map(lambda *xs: jnp.stack(xs), *params)
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    series = simulate(config, batch, keys, steps + 1, burn_in=burn_in, batched_params=True)
+    r = np.moveaxis(series.log_returns(), -1, 2)  # [P, S, A, T]
+    v = np.moveaxis(np.asarray(series.volume)[:, :, 1:], -1, 2)
+    return [facts(r[i].reshape(-1, steps), v[i].reshape(-1, steps)) for i in range(len(params))]
 
 
 def _parse(argv) -> argparse.Namespace:

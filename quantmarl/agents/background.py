@@ -1,37 +1,54 @@
 """Background order flow: a statistical pool standing for a large population.
 
-These are *represented*, not simulated, agents: each step, per asset, each
-of ``max_orders`` (static) slots is filled with probability
-``intensity / max_orders`` (binomial thinning: about Poisson(intensity)
-orders while intensity is well below ``max_orders``), with an intensity that
-excites itself on large price moves and decays back to its base (a
-discrete-time Hawkes-like rule). The flow is priced around a reference that
-drifts with the population's sentiment and leans toward the fundamental value
-(``value_pull``: the share of the log gap it closes each step), so the
-population prices in news and buys back a crash that news did not cause.
-Sides are balanced unless a stress event adds buy or sell pressure; limit
-prices sit a heavy-tailed number of ticks from the reference price (a
-symmetric Lomax / Pareto-II offset, whose tails decay like
-``|x|^-offset_dof``), some orders are market orders, and sizes are Pareto
-distributed. Every draw is closed-form from uniforms (no rejection loops),
-which keeps the step small to compile and fast to run. Orders live one step
-(auction mode), so there is nothing to cancel. Benchmarks count these orders apart from simulated
-agents and never mix the two.
+These are *represented*, not simulated, agents. The intensity-to-orders map:
+the intensity ``lambda`` (float, per asset) is the expected number of orders
+per step; each of ``max_orders`` (static, ``MarketConfig.background_orders``)
+slots is filled with probability ``min(lambda / max_orders, 1)``, so the count
+is Binomial(max_orders, lambda / max_orders): about Poisson(lambda) while
+``lambda`` is well below the cap, and every slot filled (saturated) once
+``lambda >= max_orders``. The calm intensity ``base_intensity`` sits well
+below the cap (8 of 32 slots by default), so excitation and liquidity shocks
+(which divide the intensity) really change the flow.
+
+The intensity excites itself on large price moves and decays back to its base
+(a discrete-time Hawkes-like rule): a move is measured against the market's
+long-run volatility, so a turbulent period raises the flow until the long-run
+estimate catches up. The flow's *activity* ``intensity / base_intensity``
+(capped at ``max_activity``) also sets how the population trades: the share
+of market orders grows like ``activity ** aggression_elasticity`` and the
+dispersion of limit prices like ``activity ** dispersion_elasticity`` (traders
+become more aggressive and less patient when the market moves), which turns
+bursts of flow into bursts of volatility and volume together.
+
+The flow is priced around a reference that drifts with the population's
+sentiment and may lean toward the fundamental value (``value_pull``: the share
+of the log gap it closes each step; 0 by default, the fundamental traders
+carry value into the price). Sides are balanced unless a stress event adds
+buy or sell pressure; limit prices sit a heavy-tailed number of ticks from
+the reference price (a symmetric Lomax / Pareto-II offset, whose tails decay
+like ``|x|^-offset_dof``), some orders are market orders, and sizes are
+Pareto distributed. Every draw is closed-form from uniforms (no rejection
+loops), which keeps the step small to compile and fast to run. Orders live one
+step (auction mode), so there is nothing to cancel. Benchmarks count these
+orders apart from simulated agents and never mix the two.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
+
+from quantmarl._validate import check_float
 
 
 @struct.dataclass
 class BackgroundParams:
     """Order-flow statistics (params pytree; floats are statistics, not money)."""
 
-    base_intensity: jax.Array  # float [] mean orders per step per asset when calm
-    excitation: jax.Array  # float [] intensity added per unit |return| / volatility
+    base_intensity: jax.Array  # float [] expected orders per step per asset when calm
+    excitation: jax.Array  # float [] orders per step added per unit |return| / long-run vol
     decay: jax.Array  # float [] fraction of excess intensity kept each step, in [0, 1)
     market_frac: jax.Array  # float [] share of market orders
     offset_scale: jax.Array  # float [] ticks: scale of the limit-price offset
@@ -41,18 +58,23 @@ class BackgroundParams:
     size_cap: jax.Array  # int64 [] lots: largest order
     drift_sigma: jax.Array  # float [] per-step log std of the flow's reference price (sentiment)
     value_pull: jax.Array  # float [] share of log(fundamental / price) the reference closes, [0, 1]
+    max_activity: jax.Array  # float [] cap on intensity / base_intensity (>= 1)
+    aggression_elasticity: jax.Array  # float [] market-order share grows like activity ** this
+    dispersion_elasticity: jax.Array  # float [] limit-offset scale grows like activity ** this
+    withdrawal_elasticity: jax.Array  # float [] market makers' spreads grow like activity ** this
+    vol_memory: jax.Array  # float [] EWMA decay of the long-run volatility, in [0, 1)
 
 
-VALUE_PULL = 0.1  # default: the flow's reference closes 10% of the log gap to value per step
+VALUE_PULL = 0.0  # default: the flow's reference does not lean toward value by itself
 
 
 def default_background() -> BackgroundParams:
-    """Calm flow: ~200 orders/step/asset, 10% market orders, tail-3 offsets, Pareto(1.8) sizes,
-    priced around a reference that leans toward value (:data:`VALUE_PULL`)."""
+    """Calm flow: ~8 orders/step/asset, 10% market orders, tail-3 offsets, Pareto(1.8) sizes,
+    self-exciting up to 4x, more aggressive and dispersed when active."""
     return BackgroundParams(
-        base_intensity=jnp.asarray(200.0),
-        excitation=jnp.asarray(50.0),
-        decay=jnp.asarray(0.9),
+        base_intensity=jnp.asarray(8.0),
+        excitation=jnp.asarray(0.4),
+        decay=jnp.asarray(0.95),
         market_frac=jnp.asarray(0.1),
         offset_scale=jnp.asarray(3.0),
         offset_dof=jnp.asarray(3.0),
@@ -61,7 +83,39 @@ def default_background() -> BackgroundParams:
         size_cap=jnp.asarray(1_000, jnp.int64),
         drift_sigma=jnp.asarray(0.0005),
         value_pull=jnp.asarray(VALUE_PULL),
+        max_activity=jnp.asarray(4.0),
+        aggression_elasticity=jnp.asarray(1.0),
+        dispersion_elasticity=jnp.asarray(0.5),
+        withdrawal_elasticity=jnp.asarray(1.0),
+        vol_memory=jnp.asarray(0.995),
     )
+
+
+_FIELDS = (  # (field, lower, upper) checked by validate_background
+    ("base_intensity", 0.0, 1e7), ("excitation", 0.0, 1e7), ("decay", 0.0, 0.9999),
+    ("market_frac", 0.0, 1.0), ("offset_scale", 0.0, 1e6), ("offset_dof", 0.1, 1e3),
+    ("size_min", 1.0, 1e9), ("size_alpha", 0.1, 1e3), ("drift_sigma", 0.0, 1.0),
+    ("value_pull", 0.0, 1.0), ("max_activity", 1.0, 1e3), ("aggression_elasticity", 0.0, 10.0),
+    ("dispersion_elasticity", 0.0, 10.0), ("withdrawal_elasticity", 0.0, 10.0),
+    ("vol_memory", 0.0, 0.9999),
+)
+
+
+def validate_background(params: BackgroundParams) -> None:
+    """Range checks of every float field (concrete values): ``ValueError`` naming
+    ``background.<field>``, the value and the range."""
+    for name, lo, hi in _FIELDS:
+        value = np.asarray(getattr(params, name))
+        if value.shape != ():
+            raise ValueError(f"background.{name} must be a scalar, got shape {value.shape}")
+        check_float(f"background.{name}", value.item(), lo, hi)
+
+
+def activity(intensity: jax.Array, params: BackgroundParams) -> jax.Array:
+    """float32 [A]: ``intensity / base_intensity`` in ``[0, max_activity]`` (1 when calm)."""
+    base = jnp.maximum(params.base_intensity, 1e-6)
+    act = jnp.clip(intensity / base, 0.0, params.max_activity)
+    return jnp.where(params.base_intensity > 0, act, 1.0).astype(jnp.float32)
 
 
 @struct.dataclass
@@ -76,10 +130,13 @@ class BackgroundOrders:
 def update_intensity(
     intensity: jax.Array, params: BackgroundParams, abs_return: jax.Array, volatility: jax.Array
 ) -> jax.Array:
-    """Self-exciting intensity [A]: decays toward the base, jumps with |return| / volatility."""
+    """Self-exciting intensity [A]: decays toward the base, jumps with ``|return| /
+    volatility`` (the market passes its long-run volatility), capped at
+    ``base_intensity * max_activity``."""
     shock = abs_return / jnp.maximum(volatility, 1e-6)
     excess = params.decay * (intensity - params.base_intensity) + params.excitation * shock
-    return params.base_intensity + jnp.maximum(excess, 0.0)
+    lam = params.base_intensity + jnp.maximum(excess, 0.0)
+    return jnp.minimum(lam, params.base_intensity * params.max_activity).astype(intensity.dtype)
 
 
 def reference_price(
@@ -111,11 +168,16 @@ def sample_orders(
     max_orders: int,
     buy_pressure: jax.Array | float = 0.0,
     sell_pressure: jax.Array | float = 0.0,
+    act: jax.Array | float = 1.0,
 ) -> BackgroundOrders:
     """Draw one step of orders for every asset.
 
-    ``last_price`` int64 [A] ticks; ``intensity`` float [A]; pressures [A] shift
-    the buy probability to ``0.5 + 5 * (buy - sell)``, clipped to [0.02, 0.98].
+    ``last_price`` int64 [A] ticks; ``intensity`` float [A] expected orders (the
+    map in the module docstring); pressures [A] shift the buy probability to
+    ``0.5 + 5 * (buy - sell)``, clipped to [0.02, 0.98]; ``act`` float [A] the
+    flow's activity (:func:`activity`): market-order share
+    ``min(market_frac * act ** aggression_elasticity, 0.9)``, offset scale
+    ``offset_scale * act ** dispersion_elasticity``.
     """
     n_assets = last_price.shape[0]
     shape = (n_assets, max_orders)
@@ -125,11 +187,13 @@ def sample_orders(
     tilt = jnp.asarray(buy_pressure) - jnp.asarray(sell_pressure)
     p_buy = jnp.broadcast_to(jnp.clip(0.5 + 5.0 * tilt, 0.02, 0.98), (n_assets,))
     side = jnp.where(u[1] < p_buy[:, None], 1, -1).astype(jnp.int64)
+    act = jnp.broadcast_to(jnp.asarray(act, jnp.float32), (n_assets,))[:, None]
     # passive offsets (buys below, sells above the reference), symmetric Lomax: some cross
-    magnitude = params.offset_scale * (u[2] ** (-1.0 / params.offset_dof) - 1.0)
+    scale = params.offset_scale * act ** params.dispersion_elasticity
+    magnitude = scale * (u[2] ** (-1.0 / params.offset_dof) - 1.0)
     offset = jnp.round(jnp.where(u[3] < 0.5, -magnitude, magnitude)).astype(jnp.int64)
     price = last_price[:, None] - side * offset
-    market = u[4] < params.market_frac
+    market = u[4] < jnp.minimum(params.market_frac * act ** params.aggression_elasticity, 0.9)
     price = jnp.where(market, 0, jnp.maximum(price, 1))
     size = jnp.floor(params.size_min * u[5] ** (-1.0 / params.size_alpha))
     qty = jnp.clip(size, 1, params.size_cap.astype(size.dtype)).astype(jnp.int64)

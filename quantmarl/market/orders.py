@@ -11,7 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from quantmarl.agents.background import BackgroundOrders, reference_price, sample_orders
+from quantmarl.agents.background import (
+    BackgroundOrders,
+    activity,
+    reference_price,
+    sample_orders,
+)
 from quantmarl.agents.registry import get as get_behaviour
 from quantmarl.agents.view import MarketView, Orders
 from quantmarl.events.effects import Effects
@@ -85,7 +90,8 @@ def background_orders(
         offset_scale=params.background.offset_scale * jnp.max(fx.vol_mult * fx.liquidity_mult))
     bg = sample_orders(key, ref, state.bg_intensity / fx.liquidity_mult, bg_params,
                        config.background_orders,
-                       buy_pressure=fx.buy_pressure, sell_pressure=fx.sell_pressure)
+                       buy_pressure=fx.buy_pressure, sell_pressure=fx.sell_pressure,
+                       act=activity(state.bg_intensity, params.background))
     return bg.replace(side=jnp.where(halted[:, None], 0, bg.side),
                       qty=jnp.where(halted[:, None], 0, bg.qty))
 

@@ -24,7 +24,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from quantmarl.agents.background import BackgroundOrders, update_intensity
+from quantmarl.agents.background import BackgroundOrders, activity, update_intensity
 from quantmarl.agents.view import MarketView
 from quantmarl.events.circuit_breaker import is_halted, update_breaker
 from quantmarl.events.effects import effects_at
@@ -65,7 +65,8 @@ def step(
     view = MarketView(
         last_price=state.last_price, fundamental=fund, best_bid=state.best_bid,
         best_ask=state.best_ask, history=state.history, volatility=state.volatility,
-        liquidity_mult=fx.liquidity_mult, index_weights=params.index_weights,
+        liquidity_mult=fx.liquidity_mult * activity(state.bg_intensity, params.background)
+        ** params.background.withdrawal_elasticity, index_weights=params.index_weights,
     )
     groups, smart_valid, replaces = agent_orders(k_agents, state, view, fx, smart_actions, config)
     groups, refusals = pretrade(state, params, config, groups, halted)
@@ -92,8 +93,11 @@ def step(
     ret = jnp.log(new_last / state.last_price)
     vol = jnp.sqrt(params.vol_decay * state.volatility.astype(jnp.float64) ** 2
                    + (1 - params.vol_decay) * ret**2).astype(jnp.float32)
+    m = params.background.vol_memory
+    vol_long = jnp.sqrt(m * state.vol_long.astype(jnp.float64) ** 2
+                        + (1 - m) * ret**2).astype(jnp.float32)
     intensity = update_intensity(state.bg_intensity, params.background,
-                                 jnp.abs(ret).astype(jnp.float32), state.volatility)
+                                 jnp.abs(ret).astype(jnp.float32), state.vol_long)
     breaker, _ = update_breaker(state.breaker, new_last, t, params.breaker)
     rejected = jnp.concatenate([
         jnp.sum(~smart_valid, keepdims=True).astype(jnp.int64), refusals,
@@ -103,7 +107,7 @@ def step(
         step=t + 1, ledger=ledger, books=cleared.books, log_fundamental=log_f,
         last_price=new_last, best_bid=cleared.best_bid, best_ask=cleared.best_ask,
         history=jnp.concatenate([state.history[1:], new_last[None, :]]),
-        volatility=vol, bg_intensity=intensity, breaker=breaker,
+        volatility=vol, vol_long=vol_long, bg_intensity=intensity, breaker=breaker,
         injected=expire(state.injected, t + 1),  # finished injected events free their rows
         rejections=state.rejections + rejected,
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from quantmarl.agents.background import (
+    activity,
     default_background,
     reference_price,
     sample_orders,
     update_intensity,
+    validate_background,
 )
 
 
@@ -44,22 +47,65 @@ def test_sizes_are_heavy_tailed():
     assert qty.max() >= 50 and np.median(qty) <= 2
 
 
-def test_intensity_excites_and_decays():
-    p = default_background()
-    lam = update_intensity(jnp.array([200.0]), p, jnp.array([0.03]), jnp.array([0.01]))
-    assert float(lam[0]) == 200.0 + 50.0 * 3.0
+def test_intensity_excites_decays_and_caps():
+    p = default_background()  # base 8, excitation 0.4, decay 0.95, cap 4x
+    lam = update_intensity(jnp.array([8.0]), p, jnp.array([0.03]), jnp.array([0.01]))
+    assert float(lam[0]) == pytest.approx(8.0 + 0.4 * 3.0)
     calm = update_intensity(lam, p, jnp.array([0.0]), jnp.array([0.01]))
-    assert abs(float(calm[0]) - (200.0 + 0.9 * 150.0)) < 1e-9
+    assert float(calm[0]) == pytest.approx(8.0 + 0.95 * 1.2)
+    wild = update_intensity(lam, p, jnp.array([10.0]), jnp.array([0.01]))
+    assert float(wild[0]) == pytest.approx(32.0)  # base * max_activity
+    assert np.asarray(activity(jnp.array([4.0, 8.0, 100.0]), p)).tolist() == [0.5, 1.0, 4.0]
+
+
+def test_order_count_follows_intensity_and_a_liquidity_shock_thins_it():
+    """The map: Binomial(max_orders, intensity / max_orders) orders, saturating at the cap."""
+    p = default_background()
+    last = jnp.full((400,), 10_000, jnp.int64)
+
+    def count(intensity):
+        o = sample_orders(jax.random.key(1), last, jnp.full((400,), intensity), p, 32)
+        return float(np.mean((np.asarray(o.qty) > 0).sum(axis=1)))
+
+    assert count(8.0) == pytest.approx(8.0, abs=0.3)
+    assert count(8.0 / 3.0) == pytest.approx(8.0 / 3.0, abs=0.2)  # liquidity_mult 3 thins it
+    assert count(16.0) == pytest.approx(16.0, abs=0.4)
+    assert count(500.0) == 32.0  # saturated
+
+
+def test_activity_makes_the_flow_aggressive_and_dispersed():
+    p = default_background().replace(market_frac=jnp.asarray(0.1))
+    last = jnp.full((200,), 10_000, jnp.int64)
+    lam = jnp.full((200,), 32.0)
+
+    def draw(act):
+        o = sample_orders(jax.random.key(2), last, lam, p, 32, act=act)
+        live = np.asarray(o.qty) > 0
+        price = np.asarray(o.price)
+        limits = live & (price > 0)
+        return (price[live] == 0).mean(), np.abs(price[limits] - 10_000).mean()
+
+    (m1, d1), (m4, d4) = draw(1.0), draw(4.0)
+    assert 0.08 < m1 < 0.12 and 0.35 < m4 < 0.45  # market share 0.1 * act ** 1
+    assert 1.6 < d4 / d1 < 2.4  # offsets scale like act ** 0.5
+
+
+def test_background_validation_names_the_field():
+    validate_background(default_background())
+    with pytest.raises(ValueError, match=r"background.max_activity"):
+        validate_background(default_background().replace(max_activity=jnp.asarray(0.5)))
+    with pytest.raises(ValueError, match=r"background.vol_memory"):
+        validate_background(default_background().replace(vol_memory=jnp.asarray(1.0)))
 
 
 def test_reference_price_leans_toward_value_and_drifts_with_volatility():
-    p = default_background().replace(drift_sigma=jnp.asarray(0.0))
+    p = default_background().replace(drift_sigma=jnp.asarray(0.0), value_pull=jnp.asarray(0.1))
     last = jnp.array([10_000, 500], jnp.int64)
     log_f = jnp.log(jnp.array([11_000.0, 500.0]))
     ones = jnp.ones(2, jnp.float32)
     ref = reference_price(jax.random.key(0), last, log_f, ones, p)
     assert ref.dtype == jnp.int64
-    # no drift: the reference closes value_pull (10%) of the log gap to the fundamental
+    # no drift: the reference closes value_pull (here 10%) of the log gap to the fundamental
     want = np.round(np.exp(np.log(10_000.0) + 0.1 * np.log(1.1)))
     assert np.asarray(ref).tolist() == [int(want), 500]
     p = p.replace(drift_sigma=jnp.asarray(0.01), value_pull=jnp.asarray(0.0))

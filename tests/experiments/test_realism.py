@@ -1,0 +1,65 @@
+"""experiments.realism: the fact functions on hand-made series, the targets' logic, and the
+facts of the experiments' market pinned on a fixed key at a short horizon (one compile)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats as sst
+
+import quantmarl  # noqa: F401  (enables x64)
+from experiments import realism
+from experiments.impact import exponent
+
+
+def test_facts_match_scipy_on_a_known_series():
+    rng = np.random.default_rng(0)
+    r = rng.standard_t(4, (3, 2000)) * 1e-3
+    v = np.abs(r) * 1e4 + rng.uniform(size=r.shape)
+    per = realism.fact_values(r, v)
+    np.testing.assert_allclose(per["kurtosis"], sst.kurtosis(r, axis=1), rtol=1e-10)
+    want = [sst.pearsonr(np.abs(x), y)[0] for x, y in zip(r, v, strict=True)]
+    np.testing.assert_allclose(per["volume_corr"], want, rtol=1e-10)
+    assert np.all(per["zero_share"] == 0) and np.all(np.abs(per["acf_1"]) < 0.1)
+    med = realism.facts(r, v)
+    assert med["kurtosis"] == pytest.approx(np.median(sst.kurtosis(r, axis=1)))
+
+
+def test_check_rows_and_relative_target():
+    values = {name: 0.0 for name in realism.TARGETS}
+    values.update(kurtosis=5.0, kurtosis_20=6.0, hill=3.0)
+    rows = {row["name"]: row for row in realism.check(values, mode="cda")}
+    assert set(rows) == set(realism.TARGETS) and rows["kurtosis"]["pass"]
+    assert not rows["kurtosis_20"]["pass"]  # must be lower than the 1-step kurtosis
+    assert rows["hill"]["pass"] and rows["zero_share"]["pass"]
+    assert rows["acf_1"]["mode"] == "cda" and not rows["leverage"]["required"]
+
+
+def test_impact_exponent_recovers_a_power_law():
+    q = np.array([20.0, 40, 80, 160, 320])
+    assert exponent(q, 0.01 * q**0.5) == pytest.approx(0.5)
+    assert np.isnan(exponent(q, -q))
+
+
+@pytest.fixture(scope="module")
+def short_facts():
+    config, params = realism.market("experiments", "auction")
+    return realism.measure(config, realism.no_jumps(params), seeds=2, steps=600, burn_in=200)
+
+
+def test_experiments_market_short_horizon(short_facts):
+    """Fixed key, 2 seeds x 600 steps, no jumps (tolerances: the values measured when the
+    test was written, +/- about a third): returns are not predictable at lag 1 and
+    the tails are heavy without the fundamental's jumps."""
+    f = short_facts
+    assert abs(f["acf_1"]) < 0.1
+    assert f["kurtosis"] > 1.0
+    assert 2.0 < f["hill"] < 8.0
+    assert f["zero_share"] < 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="issue 14 (1): not every fact reaches its target yet "
+                          "(see docs/market_model.md)", strict=False)
+def test_full_criteria():
+    assert realism.main(["--market", "both", "--mode", "both"]) == 0
