@@ -36,8 +36,7 @@ Common conventions of the built-in rules
     * One-order rules return one slot; the two-sided ones (market maker, arbitrage) two.
     * ``cash`` is accepted (user rules may need it) but the built-in rules ignore
       it: budgets are enforced by market accounting, not here.
-    * ``view.volatility`` is not used by the built-in rules; ``view.liquidity_mult`` (events
-      and the flow's activity) widens the market makers' and the noise traders' prices.
+    * ``view.volatility`` is not used by the built-in rules.
 """
 
 from __future__ import annotations
@@ -242,9 +241,7 @@ def noise(u, view: MarketView, p: ReactiveParams, inventory, cash):
 
     side = +1 or -1 with probability 1/2; ``qty ~ U{1..size}`` then ``min(qty, room)``;
     market with probability ``aggression``, else limit ``last + o``,
-    ``o ~ U{-s..s}`` with ``s = ceil(spread_ticks * liquidity_mult)`` (the price is clipped
-    to >= 1): noise traders spread their prices wider when liquidity is scarce.
-    No order if ``last <= 0``.
+    ``o ~ U{-spread_ticks..spread_ticks}`` (clipped to >= 1). No order if ``last <= 0``.
     ``u`` float32 [4]: side, offset, size, market-or-limit.
     """
     del cash
@@ -252,8 +249,7 @@ def noise(u, view: MarketView, p: ReactiveParams, inventory, cash):
     last = _at(view.last_price, a)
     side = jnp.where(u[0] < 0.5, 1, -1).astype(I64)
     side = jnp.where(last > 0, side, 0)
-    mult = _at(view.liquidity_mult, a).astype(F32)
-    spread = jnp.maximum(_to_ticks(jnp.ceil(p.spread_ticks.astype(F32) * mult)), 0)
+    spread = jnp.maximum(p.spread_ticks.astype(I64), 0)
     off = jnp.minimum(jnp.floor(u[1] * (2 * spread + 1)).astype(I64), 2 * spread) - spread
     size = jnp.maximum(p.size.astype(I64), 1)
     qty = jnp.minimum(jnp.floor(u[2] * size).astype(I64), size - 1) + 1
