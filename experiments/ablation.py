@@ -26,8 +26,25 @@ def _jumps_off(p: MarketParams) -> MarketParams:
     return p.replace(fundamental=p.fundamental.replace(jump_prob=jnp.asarray(0.0)))
 
 
+def _idle(behaviour: str) -> Callable[[MarketParams], MarketParams]:
+    """A behaviour's traders never triggered (threshold 1e3: no return or z-score reaches it)."""
+    from experiments.settings import EXPERIMENT_REACTIVE
+
+    names = [name for name, _ in EXPERIMENT_REACTIVE]
+
+    def off(p: MarketParams) -> MarketParams:
+        i = names.index(behaviour)  # the same block order in both named markets
+        b = list(p.behaviours)
+        b[i] = b[i].replace(threshold_lo=1e3, threshold_hi=1e3)
+        return p.replace(behaviours=tuple(b))
+    return off
+
+
 #: mechanism -> params with it switched off
 MECHANISMS: dict[str, Callable[[MarketParams], MarketParams]] = {
+    "quotes in units of volatility (quote_vol_elasticity 0)": _bg(quote_vol_elasticity=0.0),
+    "herding in busy periods (herding 0)": _bg(herding=0.0),
+    "sizes grow with activity (size_elasticity 0)": _bg(size_elasticity=0.0),
     "self-exciting flow (excitation = 0)": _bg(excitation=0.0),
     "aggression responds to activity (elasticity 0)": _bg(aggression_elasticity=0.0),
     "dispersion responds to activity (elasticity 0)": _bg(dispersion_elasticity=0.0),
@@ -36,6 +53,8 @@ MECHANISMS: dict[str, Callable[[MarketParams], MarketParams]] = {
                                                   dispersion_elasticity=0.0,
                                                   withdrawal_elasticity=0.0),
     "fundamental jumps (jump_prob = 0)": _jumps_off,
+    "trend followers idle (momentum threshold 1e3)": _idle("momentum"),
+    "contrarians idle (mean_reversion threshold 1e3)": _idle("mean_reversion"),
     "flow prices value itself (value_pull 0 -> 0.1, the old default)": _bg(value_pull=0.1),
 }
 

@@ -18,7 +18,16 @@ estimate catches up. The flow's *activity* ``intensity / base_intensity``
 of market orders grows like ``activity ** aggression_elasticity`` and the
 dispersion of limit prices like ``activity ** dispersion_elasticity`` (traders
 become more aggressive and less patient when the market moves), which turns
-bursts of flow into bursts of volatility and volume together.
+bursts of flow into bursts of volatility and volume together. In busy periods
+the flow also *herds*: a share ``min(herding * (activity - 1), 1)`` of the
+orders takes the step's sentiment side (a fair coin per asset and step, as a
+cluster's side in the Cont-Bouchaud model: the herd's size is endogenous, its
+side unpredictable), and sizes grow like ``activity ** size_elasticity``, so a
+busy step is busy *and* directional. Every trader quotes in units of the
+volatility it observes (:func:`price_scale`: offsets x ``(volatility /
+long-run volatility) ** quote_vol_elasticity``, floored at ``quote_floor``):
+liquidity near the price thins when the market moves, which keeps a
+turbulent period turbulent.
 
 The flow is priced around a reference that drifts with the population's
 sentiment and may lean toward the fundamental value (``value_pull``: the share
@@ -63,6 +72,12 @@ class BackgroundParams:
     dispersion_elasticity: jax.Array  # float [] limit-offset scale grows like activity ** this
     withdrawal_elasticity: jax.Array  # float [] market makers' spreads grow like activity ** this
     vol_memory: jax.Array  # float [] EWMA decay of the long-run volatility, in [0, 1)
+    herding: jax.Array  # float [] share of orders following the step's sentiment per unit of
+    #                     excess activity (act - 1), capped at 1 (0: sides independent)
+    size_elasticity: jax.Array  # float [] order sizes grow like activity ** this
+    quote_vol_elasticity: jax.Array  # float [] every price offset grows like
+    #                                  (volatility / long-run volatility) ** this
+    quote_floor: jax.Array  # float [] smallest factor on price offsets, in (0, 1]
 
 
 VALUE_PULL = 0.0  # default: the flow's reference does not lean toward value by itself
@@ -76,7 +91,7 @@ def default_background() -> BackgroundParams:
         excitation=jnp.asarray(0.4),
         decay=jnp.asarray(0.95),
         market_frac=jnp.asarray(0.1),
-        offset_scale=jnp.asarray(3.0),
+        offset_scale=jnp.asarray(6.0),
         offset_dof=jnp.asarray(3.0),
         size_min=jnp.asarray(1.0),
         size_alpha=jnp.asarray(1.8),
@@ -88,6 +103,10 @@ def default_background() -> BackgroundParams:
         dispersion_elasticity=jnp.asarray(0.5),
         withdrawal_elasticity=jnp.asarray(1.0),
         vol_memory=jnp.asarray(0.995),
+        herding=jnp.asarray(0.4),
+        size_elasticity=jnp.asarray(1.25),
+        quote_vol_elasticity=jnp.asarray(0.8),
+        quote_floor=jnp.asarray(0.75),
     )
 
 
@@ -97,7 +116,8 @@ _FIELDS = (  # (field, lower, upper) checked by validate_background
     ("size_min", 1.0, 1e9), ("size_alpha", 0.1, 1e3), ("drift_sigma", 0.0, 1.0),
     ("value_pull", 0.0, 1.0), ("max_activity", 1.0, 1e3), ("aggression_elasticity", 0.0, 10.0),
     ("dispersion_elasticity", 0.0, 10.0), ("withdrawal_elasticity", 0.0, 10.0),
-    ("vol_memory", 0.0, 0.9999),
+    ("vol_memory", 0.0, 0.9999), ("herding", 0.0, 10.0), ("size_elasticity", 0.0, 10.0),
+    ("quote_vol_elasticity", 0.0, 2.0), ("quote_floor", 1.0 / 8.0, 1.0),
 )
 
 
@@ -116,6 +136,36 @@ def activity(intensity: jax.Array, params: BackgroundParams) -> jax.Array:
     base = jnp.maximum(params.base_intensity, 1e-6)
     act = jnp.clip(intensity / base, 0.0, params.max_activity)
     return jnp.where(params.base_intensity > 0, act, 1.0).astype(jnp.float32)
+
+
+PRICE_SCALE_CAP = 8.0  # price_scale stays in [quote_floor, cap]
+
+
+def price_scale(volatility: jax.Array, vol_long: jax.Array,
+                params: BackgroundParams) -> jax.Array:
+    """float32 [A]: the factor on every price offset in ticks (market makers' spreads,
+    reactive traders' limit offsets, the pool's dispersion): traders quote in units of
+    the volatility they observe, ``(volatility / vol_long) ** quote_vol_elasticity``
+    clipped to ``[quote_floor, PRICE_SCALE_CAP]`` (1 when the elasticity is 0). The floor
+    keeps calm quotes from collapsing onto the last price (steps without a price change)."""
+    ratio = volatility.astype(jnp.float32) / jnp.maximum(vol_long.astype(jnp.float32), 1e-9)
+    ratio = jnp.clip(ratio, 1.0 / PRICE_SCALE_CAP, PRICE_SCALE_CAP)
+    scale = ratio ** params.quote_vol_elasticity.astype(jnp.float32)
+    return jnp.clip(scale, params.quote_floor.astype(jnp.float32),
+                    PRICE_SCALE_CAP).astype(jnp.float32)
+
+
+def sentiment_side(key: jax.Array, n_assets: int) -> jax.Array:
+    """int64 [A] +1 / -1, each with probability 1/2: the side the crowd leans to this step
+    when it herds (as a cluster's side in the Cont-Bouchaud model: the *size* of the herd
+    is endogenous, :func:`herd_share`; its side is not predictable from the past)."""
+    return jnp.where(jax.random.bernoulli(key, 0.5, (n_assets,)), 1, -1).astype(jnp.int64)
+
+
+def herd_share(act: jax.Array, params: BackgroundParams) -> jax.Array:
+    """float32 [A]: the share of the pool's orders that takes the step's sentiment side,
+    ``min(herding * (act - 1), 1)`` (0 when calm)."""
+    return jnp.clip(params.herding * (act - 1.0), 0.0, 1.0).astype(jnp.float32)
 
 
 @struct.dataclass
@@ -169,6 +219,8 @@ def sample_orders(
     buy_pressure: jax.Array | float = 0.0,
     sell_pressure: jax.Array | float = 0.0,
     act: jax.Array | float = 1.0,
+    herd_side: jax.Array | int = 1,
+    scale: jax.Array | float = 1.0,
 ) -> BackgroundOrders:
     """Draw one step of orders for every asset.
 
@@ -177,25 +229,33 @@ def sample_orders(
     ``0.5 + 5 * (buy - sell)``, clipped to [0.02, 0.98]; ``act`` float [A] the
     flow's activity (:func:`activity`): market-order share
     ``min(market_frac * act ** aggression_elasticity, 0.9)``, offset scale
-    ``offset_scale * act ** dispersion_elasticity``.
+    ``offset_scale * act ** dispersion_elasticity * scale`` (``scale`` float [A],
+    :func:`price_scale`), sizes multiplied by ``act ** size_elasticity``. Herding: a share
+    ``min(herding * (act - 1), 1)`` of the orders takes ``herd_side`` (int [A], the
+    step's sentiment) instead of an independent side; which orders herd is random.
     """
     n_assets = last_price.shape[0]
     shape = (n_assets, max_orders)
-    u = jax.random.uniform(key, (6, *shape), jnp.float32, minval=1e-7, maxval=1.0)
+    u = jax.random.uniform(key, (7, *shape), jnp.float32, minval=1e-7, maxval=1.0)
     rate = jnp.clip(jnp.asarray(intensity, jnp.float32) / max_orders, 0.0, 1.0)
     active = u[0] < jnp.broadcast_to(rate, (n_assets,))[:, None]
     tilt = jnp.asarray(buy_pressure) - jnp.asarray(sell_pressure)
     p_buy = jnp.broadcast_to(jnp.clip(0.5 + 5.0 * tilt, 0.02, 0.98), (n_assets,))
     side = jnp.where(u[1] < p_buy[:, None], 1, -1).astype(jnp.int64)
     act = jnp.broadcast_to(jnp.asarray(act, jnp.float32), (n_assets,))[:, None]
+    herd = herd_share(act, params)
+    herd_side = jnp.broadcast_to(jnp.asarray(herd_side, jnp.int64), (n_assets,))[:, None]
+    side = jnp.where(u[6] < herd, herd_side, side)
     # passive offsets (buys below, sells above the reference), symmetric Lomax: some cross
-    scale = params.offset_scale * act ** params.dispersion_elasticity
+    scale = (params.offset_scale * act ** params.dispersion_elasticity
+             * jnp.broadcast_to(jnp.asarray(scale, jnp.float32), (n_assets,))[:, None])
     magnitude = scale * (u[2] ** (-1.0 / params.offset_dof) - 1.0)
     offset = jnp.round(jnp.where(u[3] < 0.5, -magnitude, magnitude)).astype(jnp.int64)
     price = last_price[:, None] - side * offset
     market = u[4] < jnp.minimum(params.market_frac * act ** params.aggression_elasticity, 0.9)
     price = jnp.where(market, 0, jnp.maximum(price, 1))
-    size = jnp.floor(params.size_min * u[5] ** (-1.0 / params.size_alpha))
+    size = jnp.floor(params.size_min * act ** params.size_elasticity
+                     * u[5] ** (-1.0 / params.size_alpha))
     qty = jnp.clip(size, 1, params.size_cap.astype(size.dtype)).astype(jnp.int64)
     return BackgroundOrders(
         side=jnp.where(active, side, 0),

@@ -63,8 +63,8 @@ class BehaviourDistribution:
     threshold_hi: float = 0.01
     lookback_lo: float = 5.0  # history rows
     lookback_hi: float = 20.0
-    spread_lo: float = 1.0  # ticks
-    spread_hi: float = 5.0
+    spread_lo: float = 2.0  # ticks
+    spread_hi: float = 10.0
     skew_lo: float = 0.0  # ticks per lot
     skew_hi: float = 0.1
     noise_lo: float = 0.0  # fraction of the fundamental

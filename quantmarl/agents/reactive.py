@@ -31,7 +31,8 @@ BUILT_IN: tuple[Behaviour, ...] = (
                                                            threshold_hi=0.003)),
     # threshold is a z-score for mean reversion
     Behaviour.from_rule("mean_reversion", rules.mean_reversion, draws=1, slots=1,
-                        distribution=BehaviourDistribution(threshold_lo=1.0, threshold_hi=2.5)),
+                        distribution=BehaviourDistribution(threshold_lo=1.25,
+                                                           threshold_hi=2.75)),
     Behaviour.from_rule("noise", rules.noise, draws=4, slots=1,
                         distribution=BehaviourDistribution(size_lo=1.0, size_hi=5.0)),
     Behaviour.from_rule("arbitrage", rules.arbitrage, draws=1, slots=2,

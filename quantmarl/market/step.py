@@ -24,7 +24,13 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from quantmarl.agents.background import BackgroundOrders, activity, update_intensity
+from quantmarl.agents.background import (
+    BackgroundOrders,
+    activity,
+    price_scale,
+    sentiment_side,
+    update_intensity,
+)
 from quantmarl.agents.view import MarketView
 from quantmarl.events.circuit_breaker import is_halted, update_breaker
 from quantmarl.events.effects import effects_at
@@ -53,6 +59,7 @@ def step(
 ) -> tuple[MarketState, StepRecord]:
     """Advance the market one step. ``config`` is static; everything else is traced."""
     k_fund, k_agents, k_bg, k_arrival = jax.random.split(key, 4)
+    k_bg, k_herd = jax.random.split(k_bg)
     t = state.step
     n_assets = config.n_assets
     fx = effects_at(_combined_schedule(params, state), t, n_assets)
@@ -62,17 +69,20 @@ def step(
                              fx.vol_mult.astype(jnp.float64),
                              fx.fundamental_jump.astype(jnp.float64))
     fund = fundamental_ticks(log_f)
+    act = activity(state.bg_intensity, params.background)
+    herd_side = sentiment_side(k_herd, n_assets)
     view = MarketView(
         last_price=state.last_price, fundamental=fund, best_bid=state.best_bid,
         best_ask=state.best_ask, history=state.history, volatility=state.volatility,
-        liquidity_mult=fx.liquidity_mult * activity(state.bg_intensity, params.background)
-        ** params.background.withdrawal_elasticity, index_weights=params.index_weights,
+        liquidity_mult=fx.liquidity_mult * act ** params.background.withdrawal_elasticity,
+        price_scale=price_scale(state.volatility, state.vol_long, params.background),
+        index_weights=params.index_weights,
     )
     groups, smart_valid, replaces = agent_orders(k_agents, state, view, fx, smart_actions, config)
     groups, refusals = pretrade(state, params, config, groups, halted)
     orders = flat(groups)
 
-    bg = background_orders(k_bg, state, fx, log_f, halted, params, config)
+    bg, bg_ref = background_orders(k_bg, state, fx, log_f, halted, params, config, herd_side)
     side, price, qty, asset = orders
     burst = stress_burst(state.last_price, fx, halted,
                          concat([per_asset(side, asset, n_assets, 0), bg.side]),
@@ -83,7 +93,10 @@ def step(
                       BackgroundOrders(side=burst.side, price=burst.price, qty=burst.qty))
 
     if config.clearing == "auction":
-        cleared = clear_auction(state, params, config, groups, orders, bg, burst.reference)
+        # ties between equally good prices go to the burst's target, else to the price the
+        # population's sentiment points at (not to the last price: no artificial stickiness)
+        tie_ref = jnp.where(burst.side[:, 0] != 0, burst.reference, bg_ref)
+        cleared = clear_auction(state, params, config, groups, orders, bg, tie_ref)
     else:
         cleared = clear_cda(k_arrival, state, params, config, orders,
                             requoting(config, replaces), halted, bg)

@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from quantmarl.agents.background import (
+    PRICE_SCALE_CAP,
     activity,
     default_background,
+    price_scale,
     reference_price,
     sample_orders,
+    sentiment_side,
     update_intensity,
     validate_background,
 )
@@ -90,12 +93,51 @@ def test_activity_makes_the_flow_aggressive_and_dispersed():
     assert 1.6 < d4 / d1 < 2.4  # offsets scale like act ** 0.5
 
 
+def test_busy_flow_herds_on_the_sentiment_side_and_trades_larger():
+    """herding * (act - 1) of the orders take the step's sentiment side; sizes x act ** e."""
+    p = default_background().replace(herding=jnp.asarray(0.25), size_elasticity=jnp.asarray(1.0))
+    last = jnp.full((400,), 10_000, jnp.int64)
+    lam = jnp.full((400,), 32.0)
+    herd_side = jnp.where(jnp.arange(400) % 2 == 0, 1, -1).astype(jnp.int64)
+
+    def draw(act):
+        o = sample_orders(jax.random.key(3), last, lam, p, 32, act=act, herd_side=herd_side)
+        side, qty = np.asarray(o.side), np.asarray(o.qty)
+        follow = (side == np.asarray(herd_side)[:, None])[qty > 0].mean()
+        return follow, np.median(qty[qty > 0])
+
+    (f1, q1), (f3, q3) = draw(1.0), draw(3.0)
+    assert abs(f1 - 0.5) < 0.02  # calm: independent sides
+    assert abs(f3 - (0.5 + 0.5 * 0.5)) < 0.02  # half herd, the rest split evenly
+    assert (q1, q3) == (1.0, 4.0)  # median floor(1 * 2 ** (1 / 1.8)) -> floor(3 * 1.47)
+    side = np.asarray(sentiment_side(jax.random.key(4), 1000))
+    assert set(np.unique(side)) == {-1, 1} and abs(side.mean()) < 0.1
+
+
+def test_price_scale_follows_volatility_ratio_and_is_capped():
+    p = default_background().replace(quote_vol_elasticity=jnp.asarray(0.5),
+                                     quote_floor=jnp.asarray(0.25))
+    vol = jnp.array([0.004, 0.001, 0.00025, 1.0], jnp.float32)
+    s = np.asarray(price_scale(vol, jnp.full((4,), 0.001, jnp.float32), p))
+    np.testing.assert_allclose(s[:3], [2.0, 1.0, 0.5], rtol=1e-5)
+    assert s[3] == pytest.approx(PRICE_SCALE_CAP**0.5)
+    floored = np.asarray(price_scale(vol, jnp.full((4,), 0.001), p.replace(
+        quote_floor=jnp.asarray(0.75))))
+    assert floored[2] == pytest.approx(0.75)  # calm quotes stop narrowing at the floor
+    off = default_background().replace(quote_vol_elasticity=jnp.asarray(0.0))  # plain ticks
+    assert np.all(np.asarray(price_scale(vol, jnp.full((4,), 0.001), off)) == 1.0)
+
+
 def test_background_validation_names_the_field():
     validate_background(default_background())
     with pytest.raises(ValueError, match=r"background.max_activity"):
         validate_background(default_background().replace(max_activity=jnp.asarray(0.5)))
     with pytest.raises(ValueError, match=r"background.vol_memory"):
         validate_background(default_background().replace(vol_memory=jnp.asarray(1.0)))
+    with pytest.raises(ValueError, match=r"background.herding"):
+        validate_background(default_background().replace(herding=jnp.asarray(-0.1)))
+    with pytest.raises(ValueError, match=r"background.quote_vol_elasticity"):
+        validate_background(default_background().replace(quote_vol_elasticity=jnp.asarray(3.0)))
 
 
 def test_reference_price_leans_toward_value_and_drifts_with_volatility():

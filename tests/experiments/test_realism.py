@@ -25,6 +25,23 @@ def test_facts_match_scipy_on_a_known_series():
     assert med["kurtosis"] == pytest.approx(np.median(sst.kurtosis(r, axis=1)))
 
 
+def test_linear_acf_is_the_max_over_lags_of_the_per_lag_medians():
+    """White noise, 6 x 3,000 steps: the per-lag median stays inside the target while the
+    median of per-seed maxima sits near its noise floor (~0.035); rows carry the band."""
+    rng = np.random.default_rng(3)
+    r = rng.standard_normal((6, 3000)) * 1e-3
+    v = rng.uniform(size=r.shape)
+    per, med = realism.fact_values(r, v), realism.facts(r, v)
+    lags = np.median(per["acf"], axis=0)
+    assert med["acf_2_10_max_abs"] == pytest.approx(np.max(np.abs(lags[2:])))
+    assert med["acf_1"] == pytest.approx(lags[1])
+    assert med["acf_2_10_max_abs"] < 0.03 < np.median(per["acf_2_10_max_abs"])
+    assert med["acf_band"] == pytest.approx(1.96 / np.sqrt(18_000))
+    rows = {row["name"]: row for row in realism.check(med)}
+    assert rows["acf_2_10_max_abs"]["pass"] and rows["acf_1"]["band"] == round(
+        med["acf_band"], 5)
+
+
 def test_check_rows_and_relative_target():
     values = {name: 0.0 for name in realism.TARGETS}
     values.update(kurtosis=5.0, kurtosis_20=6.0, hill=3.0)
