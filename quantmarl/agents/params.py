@@ -63,8 +63,8 @@ class BehaviourDistribution:
     threshold_hi: float = 0.01
     lookback_lo: float = 5.0  # history rows
     lookback_hi: float = 20.0
-    spread_lo: float = 1.0  # ticks
-    spread_hi: float = 5.0
+    spread_lo: float = 2.0  # ticks
+    spread_hi: float = 10.0
     skew_lo: float = 0.0  # ticks per lot
     skew_hi: float = 0.1
     noise_lo: float = 0.0  # fraction of the fundamental
@@ -124,7 +124,8 @@ def draw_params(
     """Draw ``n`` agents' parameters from the uniform ranges of ``dist``.
 
     Args:
-        key: PRNG key (one uniform draw per agent and field).
+        key: PRNG key; agent ``i`` draws from ``fold_in(key, i)`` (one uniform per field),
+            so the first ``n`` agents of a larger block get the same parameters.
         n: number of agents (static).
         dist: the ranges; see :class:`BehaviourDistribution`.
         n_assets: number of assets ``A`` (static). ``asset`` is uniform in
@@ -148,8 +149,11 @@ def draw_params(
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))
 def _sample(key, dist, n, n_assets, history_len) -> ReactiveParams:
-    # One uniform draw per agent and column (float64 so integer ranges are exact).
-    u = jax.random.uniform(key, (n, 11), jnp.float64)
+    # One uniform draw per agent and column (float64 so integer ranges are exact), keyed by
+    # the agent's index in its block: growing a block leaves the others' parameters alone.
+    idx = jnp.arange(n, dtype=jnp.uint32)
+    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i), (11,),
+                                              jnp.float64))(idx).reshape(n, 11)
 
     def integers(col, lo, hi, dtype):
         lo_i = jnp.round(jnp.asarray(lo, jnp.float64))

@@ -36,7 +36,10 @@ Common conventions of the built-in rules
     * One-order rules return one slot; the two-sided ones (market maker, arbitrage) two.
     * ``cash`` is accepted (user rules may need it) but the built-in rules ignore
       it: budgets are enforced by market accounting, not here.
-    * ``view.volatility`` is not used by the built-in rules.
+    * ``view.volatility`` is not used by the built-in rules; every price *offset* in
+      ticks (``spread_ticks`` of every rule) is multiplied by ``view.price_scale``
+      (traders quote in units of the volatility they observe; 1 = plain ticks) and
+      rounded: :func:`_offset`.
 """
 
 from __future__ import annotations
@@ -76,6 +79,13 @@ _MAX_OFFSET = 2.0**53  # float offsets are clipped to +/- this before conversion
 def _to_ticks(x: jax.Array) -> jax.Array:
     """Round a float offset to the nearest int64 tick (clipped first, so never undefined)."""
     return jnp.round(jnp.clip(x, -_MAX_OFFSET, _MAX_OFFSET)).astype(I64)
+
+
+def _offset(view: MarketView, a, spread_ticks: jax.Array) -> jax.Array:
+    """``round(spread_ticks * price_scale)`` int64 ticks (>= 0): the agent's offset in units
+    of the observed volatility (``view.price_scale`` float32 [A], 1 = plain ticks)."""
+    scaled = spread_ticks.astype(F32) * _at(view.price_scale, a).astype(F32)
+    return jnp.maximum(_to_ticks(scaled), 0)
 
 
 def _room(side: jax.Array, inv: jax.Array, max_inv: jax.Array) -> jax.Array:
@@ -127,7 +137,7 @@ def market_maker(u, view: MarketView, p: ReactiveParams, inventory, cash):
     """Two-sided quotes skewed against inventory (slot 0 bid, slot 1 ask).
 
     ``ref = (best_bid + best_ask) // 2`` if both sides exist, else ``last_price``;
-    ``half = max(ceil(spread_ticks * liquidity_mult), 1)``;
+    ``half = max(ceil(spread_ticks * liquidity_mult * price_scale), 1)``;
     ``shift = round(skew * inventory)``;
     ``bid = max(ref - half - shift, 1)``, ``ask = max(ref + half - shift, bid + 1)``;
     bid qty ``min(size, max_inventory - inv)``, ask qty ``min(size, max_inventory + inv)``
@@ -138,7 +148,7 @@ def market_maker(u, view: MarketView, p: ReactiveParams, inventory, cash):
     a = p.asset
     bb, ba, last = _at(view.best_bid, a), _at(view.best_ask, a), _at(view.last_price, a)
     ref = jnp.where((bb > 0) & (ba > 0), (bb + ba) // 2, last)
-    mult = _at(view.liquidity_mult, a).astype(F32)
+    mult = _at(view.liquidity_mult, a).astype(F32) * _at(view.price_scale, a).astype(F32)
     half = jnp.maximum(_to_ticks(jnp.ceil(p.spread_ticks.astype(F32) * mult)), 1)
     inv = _at(inventory, a).astype(I64)
     shift = _to_ticks(p.skew.astype(F32) * inv.astype(F32))
@@ -161,7 +171,8 @@ def fundamental(u, view: MarketView, p: ReactiveParams, inventory, cash):
     ``rel < -threshold`` (i.e. estimate beyond ``last * (1 +/- threshold)``);
     ``qty = min(size * clip(floor(|rel| / max(threshold, 1e-4)), 1, SIZE_MULT_CAP), room)``;
     price: market with probability ``aggression``, else limit
-    ``last + side * min(spread_ticks, |estimate - last|)`` (never past the estimate).
+    ``last + side * min(offset, |estimate - last|)`` (never past the estimate), ``offset =
+    round(spread_ticks * price_scale)``.
     """
     del cash
     a = p.asset
@@ -175,17 +186,18 @@ def fundamental(u, view: MarketView, p: ReactiveParams, inventory, cash):
     mult = jnp.clip(jnp.floor(scale), 1, SIZE_MULT_CAP).astype(I64)
     inv = _at(inventory, a).astype(I64)
     qty = jnp.minimum(p.size.astype(I64) * mult, _room(side, inv, p.max_inventory))
-    limit = last + side * jnp.minimum(p.spread_ticks.astype(I64), jnp.abs(mis))
+    limit = last + side * jnp.minimum(_offset(view, a, p.spread_ticks), jnp.abs(mis))
     price = _limit_or_market(u[1], p.aggression, limit)
     return _single(side, price, qty, a)
 
 
-def _directional(u, p: ReactiveParams, side, last, inventory, a):
+def _directional(u, view, p: ReactiveParams, side, last, inventory, a):
     """One order on ``side``: ``qty = min(size, room)``; market when ``u < aggression``
-    (probability ``aggression``), else a limit at ``last + side * spread_ticks``."""
+    (probability ``aggression``), else a limit at ``last + side * round(spread_ticks *
+    price_scale)``."""
     inv = _at(inventory, a).astype(I64)
     qty = jnp.minimum(p.size.astype(I64), _room(side, inv, p.max_inventory))
-    limit = last + side * p.spread_ticks.astype(I64)
+    limit = last + side * _offset(view, a, p.spread_ticks)
     price = _limit_or_market(u, p.aggression, limit)
     return _single(side, price, qty, a)
 
@@ -196,7 +208,8 @@ def momentum(u, view: MarketView, p: ReactiveParams, inventory, cash):
     ``L = clip(lookback, 1, H)``, ``past = history[H - L]``,
     ``r = (last - past) / past``; buy if ``r > threshold``, sell if ``r < -threshold``;
     ``qty = min(size, room)``; market with probability ``aggression``, else
-    aggressive limit ``last + side * spread_ticks``. ``u`` float32 [1]: market-or-limit.
+    aggressive limit ``last + side * round(spread_ticks * price_scale)``. ``u`` float32 [1]:
+    market-or-limit.
     """
     del cash
     a = p.asset
@@ -205,7 +218,7 @@ def momentum(u, view: MarketView, p: ReactiveParams, inventory, cash):
     past = _at(view.history[h - _lookback(p, h)], a)
     r = (last - past).astype(F32) / jnp.maximum(past, 1).astype(F32)
     side = jnp.where((past > 0) & (last > 0), _sign(r, p.threshold), 0)
-    return _directional(u[0], p, side, last, inventory, a)
+    return _directional(u[0], view, p, side, last, inventory, a)
 
 
 def mean_reversion(u, view: MarketView, p: ReactiveParams, inventory, cash):
@@ -218,8 +231,8 @@ def mean_reversion(u, view: MarketView, p: ReactiveParams, inventory, cash):
     shared history (computed once per asset, not per agent), exact integers
     while ``|d|`` stays below about 1e6 ticks.
     Sell if ``z > threshold``, buy if ``z < -threshold``; ``qty = min(size, room)``;
-    market with probability ``aggression``, else limit ``last + side * spread_ticks``.
-    ``u`` float32 [1]: market-or-limit.
+    market with probability ``aggression``, else limit ``last + side * round(spread_ticks *
+    price_scale)``. ``u`` float32 [1]: market-or-limit.
     """
     del cash
     a = p.asset
@@ -233,7 +246,7 @@ def mean_reversion(u, view: MarketView, p: ReactiveParams, inventory, cash):
     var_n2 = jnp.maximum(lb.astype(jnp.float64) * s2 - s1 * s1, 0.0)  # L**2 * variance
     z = jnp.where(var_n2 > 0, -s1 / jnp.sqrt(jnp.where(var_n2 > 0, var_n2, 1.0)), 0.0)
     side = jnp.where(last > 0, -_sign(z, p.threshold.astype(jnp.float64)), 0)
-    return _directional(u[0], p, side, last, inventory, a)
+    return _directional(u[0], view, p, side, last, inventory, a)
 
 
 def noise(u, view: MarketView, p: ReactiveParams, inventory, cash):
@@ -241,7 +254,8 @@ def noise(u, view: MarketView, p: ReactiveParams, inventory, cash):
 
     side = +1 or -1 with probability 1/2; ``qty ~ U{1..size}`` then ``min(qty, room)``;
     market with probability ``aggression``, else limit ``last + o``,
-    ``o ~ U{-spread_ticks..spread_ticks}`` (clipped to >= 1). No order if ``last <= 0``.
+    ``o ~ U{-s..s}`` with ``s = round(spread_ticks * price_scale)`` (clipped to >= 1).
+    No order if ``last <= 0``.
     ``u`` float32 [4]: side, offset, size, market-or-limit.
     """
     del cash
@@ -249,7 +263,7 @@ def noise(u, view: MarketView, p: ReactiveParams, inventory, cash):
     last = _at(view.last_price, a)
     side = jnp.where(u[0] < 0.5, 1, -1).astype(I64)
     side = jnp.where(last > 0, side, 0)
-    spread = jnp.maximum(p.spread_ticks.astype(I64), 0)
+    spread = _offset(view, a, p.spread_ticks)
     off = jnp.minimum(jnp.floor(u[1] * (2 * spread + 1)).astype(I64), 2 * spread) - spread
     size = jnp.maximum(p.size.astype(I64), 1)
     qty = jnp.minimum(jnp.floor(u[2] * size).astype(I64), size - 1) + 1
@@ -271,7 +285,7 @@ def arbitrage(u, view: MarketView, p: ReactiveParams, inventory, cash):
     ``dev > threshold``: sell ``a``, buy ``b``; ``dev < -threshold``: buy ``a``, sell ``b``.
     ``qty = min(size, room_a, room_b)`` on both legs; prices per leg: market with
     probability ``aggression`` (one draw, ``u[0]``, for both legs), else
-    ``last_k + side_k * spread_ticks``.
+    ``last_k + side_k * round(spread_ticks * price_scale[a])``.
     Nothing when ``b`` is missing or equal to ``a`` (e.g. one asset), or a price is 0.
     """
     del cash
@@ -306,7 +320,7 @@ def arbitrage(u, view: MarketView, p: ReactiveParams, inventory, cash):
         p.size.astype(I64),
         jnp.minimum(_room(side_a, inv_a, p.max_inventory), _room(side_b, inv_b, p.max_inventory)),
     )
-    spread = p.spread_ticks.astype(I64)
+    spread = _offset(view, a, p.spread_ticks)
     price_a = _limit_or_market(u[0], p.aggression, la + side_a * spread)
     price_b = _limit_or_market(u[0], p.aggression, lb_ + side_b * spread)
     side_a = jnp.where(qty > 0, side_a, 0)

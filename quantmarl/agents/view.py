@@ -32,6 +32,7 @@ class MarketView:
     history: jax.Array  # int64 [H, A] past prices in ticks, oldest first, most recent last
     volatility: jax.Array  # float32 [A] recent per-step return std (for scaling)
     liquidity_mult: jax.Array  # float32 [A] >= 1 widens market-maker spreads; 1 normal
+    price_scale: jax.Array  # float32 [A] factor on agents' tick offsets (volatility-scaled); 1
     index_weights: jax.Array  # float32 [A] weights of the assets in an index; may be zeros
 
     @property
@@ -112,6 +113,7 @@ def make_view(
     history_len: int | None = None,
     volatility=None,
     liquidity_mult=None,
+    price_scale=None,
     index_weights=None,
 ) -> MarketView:
     """Build a :class:`MarketView` with sensible defaults (for tests, demos and shells).
@@ -124,6 +126,7 @@ def make_view(
             repeated ``history_len`` (default 1) times.
         volatility: float ``[A]``; default 0.
         liquidity_mult: float ``[A]``; default 1 (normal liquidity).
+        price_scale: float ``[A]``; default 1 (offsets in plain ticks).
         index_weights: float ``[A]``; default 0 (no index).
     """
     last = np.atleast_1d(np.asarray(last_price))
@@ -157,5 +160,6 @@ def make_view(
         history=hist,
         volatility=f32(volatility, 0.0),
         liquidity_mult=f32(liquidity_mult, 1.0),
+        price_scale=f32(price_scale, 1.0),
         index_weights=f32(index_weights, 0.0),
     )

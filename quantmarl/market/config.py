@@ -16,7 +16,7 @@ import numpy as np
 from flax import struct
 
 from quantmarl._validate import check_bool, check_choice, check_float, check_int
-from quantmarl.agents.background import BackgroundParams, default_background
+from quantmarl.agents.background import BackgroundParams, default_background, validate_background
 from quantmarl.agents.params import BehaviourDistribution
 from quantmarl.agents.registry import get as get_behaviour
 from quantmarl.events.circuit_breaker import CircuitBreakerRules, breaker_rules, validate_rules
@@ -153,7 +153,7 @@ def default_params(config: MarketConfig) -> MarketParams:
         maker_fee_bps=jnp.asarray(0, jnp.int64),
         fundamental=FundamentalParams(
             kappa=jnp.asarray(0.01),
-            sigma=jnp.asarray(0.001),
+            sigma=jnp.asarray(0.00025),
             jump_prob=jnp.asarray(0.001),
             jump_scale=jnp.asarray(0.01),
             correlation=jnp.eye(a),
@@ -236,14 +236,7 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     check_int("order_lifetime", int(scalar("order_lifetime", params.order_lifetime)), 1, 10**6)
     if np.asarray(params.index_weights).shape != (a,):
         raise ValueError(f"index_weights must have shape {(a,)}")
-    bg = params.background
-    check_float("background.base_intensity", scalar("background.base_intensity",
-                 bg.base_intensity), 0.0, 1e7)
-    check_float("background.decay", scalar("background.decay", bg.decay), 0.0, 0.9999)
-    check_float("background.market_frac", scalar("background.market_frac", bg.market_frac),
-                 0.0, 1.0)
-    check_float("background.value_pull", scalar("background.value_pull", bg.value_pull),
-                 0.0, 1.0)
+    validate_background(params.background)
     return params
 
 

@@ -11,7 +11,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from quantmarl.agents.background import BackgroundOrders, reference_price, sample_orders
+from quantmarl.agents.background import (
+    BackgroundOrders,
+    activity,
+    price_scale,
+    reference_price,
+    sample_orders,
+)
 from quantmarl.agents.registry import get as get_behaviour
 from quantmarl.agents.view import MarketView, Orders
 from quantmarl.events.effects import Effects
@@ -71,10 +77,14 @@ def background_orders(
     halted: jax.Array,
     params: MarketParams,
     config: MarketConfig,
-) -> BackgroundOrders:
-    """The background pool's orders [A, background_orders] (none on halted assets).
+    herd_side: jax.Array,
+) -> tuple[BackgroundOrders, jax.Array]:
+    """The background pool's orders [A, background_orders] (none on halted assets) and the
+    reference price they are drawn around (int64 [A] ticks: the last price moved by the
+    population's sentiment; the auction breaks its ties toward it).
 
-    Its reference price drifts (sentiment) and leans toward value; stress events
+    Its reference price drifts (sentiment) and leans toward value; in busy periods a
+    share of the orders herds on ``herd_side`` (int64 [A]); stress events
     push it (buy/sell pressure); a volatility spike widens its price dispersion,
     a liquidity shock thins it and widens it further.
     """
@@ -85,9 +95,12 @@ def background_orders(
         offset_scale=params.background.offset_scale * jnp.max(fx.vol_mult * fx.liquidity_mult))
     bg = sample_orders(key, ref, state.bg_intensity / fx.liquidity_mult, bg_params,
                        config.background_orders,
-                       buy_pressure=fx.buy_pressure, sell_pressure=fx.sell_pressure)
+                       buy_pressure=fx.buy_pressure, sell_pressure=fx.sell_pressure,
+                       act=activity(state.bg_intensity, params.background),
+                       herd_side=herd_side,
+                       scale=price_scale(state.volatility, state.vol_long, params.background))
     return bg.replace(side=jnp.where(halted[:, None], 0, bg.side),
-                      qty=jnp.where(halted[:, None], 0, bg.qty))
+                      qty=jnp.where(halted[:, None], 0, bg.qty)), ref
 
 
 def requoting(config: MarketConfig, replaces: jax.Array) -> jax.Array:

@@ -51,6 +51,7 @@ def reset(key: jax.Array, config: MarketConfig, params: MarketParams) -> MarketS
         best_ask=jnp.zeros((a,), jnp.int64),
         history=jnp.broadcast_to(price[None, :], (config.history, a)),
         volatility=jnp.full((a,), params.fundamental.sigma, jnp.float32),
+        vol_long=jnp.full((a,), params.fundamental.sigma, jnp.float32),
         bg_intensity=jnp.full((a,), params.background.base_intensity, jnp.float32),
         breaker=init_breaker(price, config.history),
         injected=empty_schedule(config.max_events),

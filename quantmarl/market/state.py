@@ -42,6 +42,7 @@ class MarketState:
     best_ask: jax.Array  # int64 [A] ticks after the last step (0 = none)
     history: jax.Array  # int64 [H, A] last H prices, oldest first
     volatility: jax.Array  # float32 [A] EWMA std of per-step log returns
+    vol_long: jax.Array  # float32 [A] long-run EWMA std of log returns (background.vol_memory)
     bg_intensity: jax.Array  # float32 [A] background arrival intensity (self-exciting)
     breaker: CircuitBreakerState
     injected: EventSchedule  # events injected at run time ([max_events] rows)

@@ -24,7 +24,13 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from quantmarl.agents.background import BackgroundOrders, update_intensity
+from quantmarl.agents.background import (
+    BackgroundOrders,
+    activity,
+    price_scale,
+    sentiment_side,
+    update_intensity,
+)
 from quantmarl.agents.view import MarketView
 from quantmarl.events.circuit_breaker import is_halted, update_breaker
 from quantmarl.events.effects import effects_at
@@ -53,6 +59,7 @@ def step(
 ) -> tuple[MarketState, StepRecord]:
     """Advance the market one step. ``config`` is static; everything else is traced."""
     k_fund, k_agents, k_bg, k_arrival = jax.random.split(key, 4)
+    k_bg, k_herd = jax.random.split(k_bg)
     t = state.step
     n_assets = config.n_assets
     fx = effects_at(_combined_schedule(params, state), t, n_assets)
@@ -62,13 +69,17 @@ def step(
                              fx.vol_mult.astype(jnp.float64),
                              fx.fundamental_jump.astype(jnp.float64))
     fund = fundamental_ticks(log_f)
+    act = activity(state.bg_intensity, params.background)
+    herd_side = sentiment_side(k_herd, n_assets)
     view = MarketView(
         last_price=state.last_price, fundamental=fund, best_bid=state.best_bid,
         best_ask=state.best_ask, history=state.history, volatility=state.volatility,
-        liquidity_mult=fx.liquidity_mult, index_weights=params.index_weights,
+        liquidity_mult=fx.liquidity_mult * act ** params.background.withdrawal_elasticity,
+        price_scale=price_scale(state.volatility, state.vol_long, params.background),
+        index_weights=params.index_weights,
     )
     groups, smart_valid, replaces = agent_orders(k_agents, state, view, fx, smart_actions, config)
-    bg = background_orders(k_bg, state, fx, log_f, halted, params, config)
+    bg, bg_ref = background_orders(k_bg, state, fx, log_f, halted, params, config, herd_side)
     requote = requoting(config, replaces)
     worst_buy = market_buy_bound(state, config, groups, bg,
                                  burst_reference(state.last_price, fx, halted))
@@ -85,7 +96,10 @@ def step(
                       BackgroundOrders(side=burst.side, price=burst.price, qty=burst.qty))
 
     if config.clearing == "auction":
-        cleared = clear_auction(state, params, config, groups, orders, bg, burst.reference)
+        # ties between equally good prices go to the burst's target, else to the price the
+        # population's sentiment points at (not to the last price: no artificial stickiness)
+        tie_ref = jnp.where(burst.side[:, 0] != 0, burst.reference, bg_ref)
+        cleared = clear_auction(state, params, config, groups, orders, bg, tie_ref)
     else:
         cleared = clear_cda(k_arrival, state, params, config, orders, requote, halted, bg)
     ledger = apply_deltas(state.ledger, cleared.cash, cleared.position, cleared.fees)
@@ -94,8 +108,11 @@ def step(
     ret = jnp.log(new_last / state.last_price)
     vol = jnp.sqrt(params.vol_decay * state.volatility.astype(jnp.float64) ** 2
                    + (1 - params.vol_decay) * ret**2).astype(jnp.float32)
+    m = params.background.vol_memory
+    vol_long = jnp.sqrt(m * state.vol_long.astype(jnp.float64) ** 2
+                        + (1 - m) * ret**2).astype(jnp.float32)
     intensity = update_intensity(state.bg_intensity, params.background,
-                                 jnp.abs(ret).astype(jnp.float32), state.volatility)
+                                 jnp.abs(ret).astype(jnp.float32), state.vol_long)
     breaker, _ = update_breaker(state.breaker, new_last, t, params.breaker)
     rejected = jnp.concatenate([
         jnp.sum(~smart_valid, keepdims=True).astype(jnp.int64), refusals,
@@ -105,7 +122,7 @@ def step(
         step=t + 1, ledger=ledger, books=cleared.books, log_fundamental=log_f,
         last_price=new_last, best_bid=cleared.best_bid, best_ask=cleared.best_ask,
         history=jnp.concatenate([state.history[1:], new_last[None, :]]),
-        volatility=vol, bg_intensity=intensity, breaker=breaker,
+        volatility=vol, vol_long=vol_long, bg_intensity=intensity, breaker=breaker,
         injected=expire(state.injected, t + 1),  # finished injected events free their rows
         rejections=state.rejections + rejected,
     )

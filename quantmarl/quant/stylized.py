@@ -134,14 +134,16 @@ def leverage_effect(returns: Array, max_lag: int = 10) -> Array:
 @partial(jax.jit, static_argnames="lag")
 def leverage_correlation(returns: Array, lag: int = 1) -> Array:
     """Pearson correlation of ``r_t`` and ``|r_{t+lag}|`` (negative: falls raise later
-    volatility). [T] -> []."""
+    volatility). [T] -> [], needs ``0 < lag < T - 1``."""
     r = as_float(returns)
+    if not 0 < lag < r.shape[-1] - 1:
+        raise ValueError(f"lag must satisfy 0 < lag < len(returns) - 1, got {lag}")
     return _pearson(r[:-lag], jnp.abs(r[lag:]))
 
 
 @jax.jit
 def zero_return_share(returns: Array) -> Array:
-    """Share of returns exactly equal to 0 (steps without a price change). [T] -> []."""
+    """Share of exactly zero returns (steps where the price did not move). [T] -> []."""
     return jnp.mean((as_float(returns) == 0).astype(jnp.result_type(float)))
 
 

@@ -80,3 +80,9 @@ def test_batch_draws_validation_and_orders_padding():
     assert np.asarray(two.asset[:, 1]).tolist() == [1] * n  # the agent's own asset
     with pytest.raises(ValueError, match="cannot pad"):
         two.padded(1)
+
+
+def test_per_step_draws_do_not_depend_on_the_block_size():
+    for impl in ("philox4x32", "threefry2x32"):
+        key = jax.random.key(3, impl=impl)
+        np.testing.assert_array_equal(uniforms(key, 9, 3)[:5], uniforms(key, 5, 3))

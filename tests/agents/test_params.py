@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import quantmarl  # noqa: F401  (enables x64)
-from quantmarl.agents.params import INDEX_PAIR, BehaviourDistribution
+from quantmarl.agents.params import INDEX_PAIR, BehaviourDistribution, draw_params
 from quantmarl.agents.registry import sample_params
 
 KEY = jax.random.key(0)
@@ -71,3 +71,13 @@ def test_sample_params_rejects_bad_sizes():
         sample_params(KEY, -1, "noise")
     with pytest.raises(ValueError, match="n_assets"):
         sample_params(KEY, 4, "noise", n_assets=0)
+
+
+def test_growing_a_block_keeps_the_existing_agents_parameters():
+    key = jax.random.key(7)
+    dist = BehaviourDistribution(index_fraction=0.3)
+    small = draw_params(key, 5, dist, 3, history_len=16)
+    big = draw_params(key, 12, dist, 3, history_len=16)
+    for name in small.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(big, name)[:5], getattr(small, name), err_msg=name)
+    assert not np.array_equal(np.asarray(big.size[5:10]), np.asarray(small.size))  # new draws

@@ -72,6 +72,21 @@ def test_market_maker_liquidity_mult_doubles_spread():
     assert decide(rules.market_maker, make_view(500, liquidity_mult=1.5), p)[1] == [495, 505]
 
 
+def test_price_scale_multiplies_every_offset():
+    """Quotes in units of observed volatility: spreads and limit offsets x price_scale,
+    rounded (market maker rounded up)."""
+    p = agent(spread_ticks=3)
+    assert decide(rules.market_maker, make_view(500, price_scale=2.0), p)[1] == [494, 506]
+    assert decide(rules.market_maker, make_view(500, price_scale=0.5), p)[1] == [498, 502]
+    view = make_view(500, history=[400, 450, 500], price_scale=2.5)
+    mom = agent(spread_ticks=2, threshold=0.01, lookback=2)  # +11% over 2 rows: buy
+    assert decide(rules.momentum, view, mom, u=[0.9])[:3] == ([1, 0], [505, 0], [5, 0])
+    noise = agent(spread_ticks=2, aggression=0.0, size=1)
+    prices = {decide(rules.noise, make_view(500, price_scale=3.0), noise,
+                     u=[0.2, x, 0.5, 0.9])[1][0] for x in np.linspace(0.001, 0.999, 40)}
+    assert prices == set(range(494, 507))  # U{-6..6} = U{-round(2 * 3)..}
+
+
 def test_market_maker_uses_last_when_a_side_is_empty():
     p = agent(spread_ticks=1)
     assert decide(rules.market_maker, make_view(200, best_bid=150), p)[1] == [199, 201]
@@ -252,6 +267,7 @@ def random_view(key, n_assets=3, history_len=16) -> MarketView:
         best_ask=last + spread, history=hist,
         volatility=jnp.full(n_assets, 0.01, jnp.float32),
         liquidity_mult=jax.random.uniform(k5, (n_assets,), jnp.float32, 1.0, 3.0),
+        price_scale=jax.random.uniform(k6, (n_assets,), jnp.float32, 0.2, 4.0),
         index_weights=jax.random.uniform(k6, (n_assets,), jnp.float32),
     )
 

@@ -40,11 +40,13 @@ def test_a_user_behaviour_that_requotes_keeps_one_quote_per_side(quoters):
     del quoters
     config = _config(("sticky_quoter", 2), ("fresh_quoter", 2))
     params = default_params(config)
-    # no background flow, one half-spread, no skew: the quoters alone at fixed prices
+    # no background flow, one half-spread, no skew, room on both sides (the starting
+    # position is 100 lots): the quoters alone at fixed prices
     params = params.replace(
         background=params.background.replace(base_intensity=jnp.asarray(0.0),
                                              excitation=jnp.asarray(0.0)),
-        behaviours=tuple(d.replace(spread_lo=2.0, spread_hi=2.0, skew_hi=0.0)
+        behaviours=tuple(d.replace(spread_lo=2.0, spread_hi=2.0, skew_hi=0.0,
+                                   max_inventory_lo=500.0, max_inventory_hi=500.0)
                          for d in params.behaviours))
     state = reset(jax.random.key(0), config, params)
     n_steps = 4

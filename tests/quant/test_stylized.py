@@ -111,3 +111,13 @@ def test_float32_accepted():
     out = sty.acf_abs(x32, 5)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, sty.acf_abs(GARCH[:500], 5), rtol=1e-4, atol=1e-5)
+
+
+def test_leverage_correlation_matches_scipy_and_zero_share():
+    ref = sst.pearsonr(GARCH[:-1], np.abs(GARCH[1:]))[0]
+    assert float(sty.leverage_correlation(GARCH, 1)) == pytest.approx(ref, rel=1e-10)
+    ref3 = sst.pearsonr(GARCH[:-3], np.abs(GARCH[3:]))[0]
+    assert float(sty.leverage_correlation(GARCH, 3)) == pytest.approx(ref3, rel=1e-10)
+    with pytest.raises(ValueError, match="lag"):
+        sty.leverage_correlation(GARCH[:3], 3)
+    assert float(sty.zero_return_share(np.array([0.0, 1.0, -2.0, 0.0]))) == 0.5
