@@ -200,7 +200,6 @@ def _choices(arg: str, options: tuple[str, ...]) -> tuple[str, ...]:
 
 def main(argv=None) -> int:
     """Run the check; print JSON lines; 0 when every required fact passes, else 1."""
-    jax.config.update("jax_enable_x64", True)
     args = _parse(argv)
     modes = _choices(args.mode, ("auction", "cda"))
     markets = _choices(args.market, ("default", "experiments"))

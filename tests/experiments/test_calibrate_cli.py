@@ -52,9 +52,13 @@ def test_bad_config_exits_2_before_compiling(tmp_path, capsys, text, match):
     assert not (tmp_path / "out").exists()
 
 
-def test_check_is_reserved(capsys):
-    assert main(["--check"]) == 2
-    assert "--check" in capsys.readouterr().err
+def test_check_runs_the_facts_check(monkeypatch):
+    from experiments import calibrate, realism
+
+    seen = []
+    monkeypatch.setattr(realism, "main", lambda argv: seen.append(argv) or 1)
+    assert calibrate.main(["--check", "--quick"]) == 1
+    assert seen == [["--quick"]]
 
 
 def test_tiny_run_writes_every_output(tmp_path, capsys):
