@@ -156,5 +156,6 @@ def test_a_market_buy_during_a_rally_is_priced_at_the_auctions_band_top():
                           side=jnp.array([1], I64), qty=jnp.array([3], I64))
     after, rec = jax.jit(step, static_argnames="config")(jax.random.key(1), state, buy, config, p)
     assert int(rec.close[0]) > 10_900  # cleared near the target
-    assert int(rec.rejected[Rejection.RISK_LIMIT]) == 1 and int(rec.agent_qty[0, 0]) == 0
+    # the learner's buy is refused (noise traders, on the same small cash, may be too)
+    assert int(rec.rejected[Rejection.RISK_LIMIT]) >= 1 and int(rec.agent_qty[0, 0]) == 0
     assert int(after.ledger.cash[0]) == 3 * 10_064 + 10
