@@ -9,7 +9,8 @@ the experiments' market) so that the stylised-facts moments of its step-horizon 
 returns match those of the target (default: the S&P 500 daily series shipped with
 ``arch``; one step is one day). Candidates are evaluated ``batch`` at a time in one
 compiled, ``vmap``-ed call (:func:`experiments.series.simulate`), all on the same
-``seeds`` (common random numbers); the search is a Sobol design then cross-entropy rounds
+``seeds`` (common random numbers); the search is a Sobol design (whose first point is the
+market's current values) then cross-entropy rounds
 (:mod:`experiments.calibration.search`), the loss a diagonal SMM distance
 (:mod:`experiments.calibration.objective`). The winner is re-simulated on
 ``report_seeds`` fresh seeds (and so is the uncalibrated market) for the report.
@@ -165,7 +166,7 @@ def run(cfg: CalibrateConfig, out_dir: Path, log=print) -> Calibration:
 
     settings = SearchSettings(batch=cfg.batch, initial_batches=cfg.initial_batches,
                               rounds=cfg.rounds, elite=cfg.elite, seed=cfg.seed)
-    result = search(obj, space.dim, settings, progress)
+    result = search(obj, space.dim, settings, progress, start=space.unit(obj.fallback))
     t_search = time.perf_counter() - t0
     best = space.values(result.best[None])[0]
     fitted = check_params(cfg.market, space.one(base, best))

@@ -1,4 +1,4 @@
-"""Does the market behave like a market? The stylized facts of issue 14 at the step horizon,
+"""Does the market behave like a market? The stylized facts of real returns at the step horizon,
 checked against their targets: one JSON line per fact and configuration.
 
 ``python -m experiments.realism [--quick] [--mode auction|cda|both]
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.series import simulate
-from experiments.settings import EXPERIMENT_REACTIVE
+from experiments.settings import experiment_market
 from quantmarl.market import MarketConfig, MarketParams, default_params
 from quantmarl.quant import stylized as sty
 
@@ -127,12 +127,11 @@ def check(values: dict[str, float], **labels) -> list[dict]:
 
 
 def _experiments_config(clearing: str) -> MarketConfig:
-    return MarketConfig(n_assets=1, reactive=EXPERIMENT_REACTIVE, background_orders=32,
-                        clearing=clearing)
+    return experiment_market(clearing=clearing)
 
 
 def _default_config(clearing: str) -> MarketConfig:
-    return MarketConfig(clearing=clearing, background_orders=32)
+    return MarketConfig(clearing=clearing)
 
 
 MARKETS: dict[str, Callable[[str], MarketConfig]] = {
@@ -178,7 +177,9 @@ def _parse(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m experiments.realism", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="4 seeds x 1,500 steps")
     ap.add_argument("--mode", choices=("auction", "cda", "both"), default="both")
-    ap.add_argument("--market", choices=("default", "experiments", "both"), default="both")
+    ap.add_argument("--market", choices=("default", "experiments", "both"), default="default",
+                    help="MarketConfig() or the experiments' market (the same population, "
+                         "200-step episodes)")
     ap.add_argument("--no-jumps", action="store_true", help="fundamental.jump_prob = 0")
     ap.add_argument("--seeds", type=int, default=None, help="markets per configuration (6)")
     ap.add_argument("--steps", type=int, default=None, help="steps after burn-in (3,000)")

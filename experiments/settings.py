@@ -13,21 +13,22 @@ from typing import Any
 
 from quantmarl._validate import check_range
 from quantmarl.market import MarketConfig
+from quantmarl.market.config import DEFAULT_REACTIVE
 from quantmarl.rl import TrainConfig
 from quantmarl.rl.config import train_market
 
 __all__ = ["EXPERIMENT_REACTIVE", "PPOSettings", "check_market", "experiment_market",
            "train_config"]
 
-#: the rule-based traders of the experiments' markets, (behaviour, count)
-EXPERIMENT_REACTIVE = (("market_maker", 4), ("fundamental", 16), ("momentum", 8),
-                       ("mean_reversion", 8), ("noise", 24))
+#: the rule-based traders of the experiments' markets, (behaviour, count): the default
+EXPERIMENT_REACTIVE = DEFAULT_REACTIVE
 
 
 def experiment_market(**changes: Any) -> MarketConfig:
     """The training market (:func:`~quantmarl.rl.config.train_market`: auction, one
-    asset, 200-step episodes) with 32 background orders per step per asset and
-    :data:`EXPERIMENT_REACTIVE`, then ``changes`` (``MarketConfig`` fields)."""
+    asset, 200-step episodes, the default population and pool: 32 background order slots
+    per step per asset and :data:`EXPERIMENT_REACTIVE`), then ``changes`` (``MarketConfig``
+    fields)."""
     return train_market(**{"background_orders": 32, "reactive": EXPERIMENT_REACTIVE,
                            **changes})
 

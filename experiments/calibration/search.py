@@ -1,7 +1,9 @@
 """A derivative-free search over the unit cube that suits batched evaluation.
 
 Round 0 evaluates a scrambled Sobol design of ``initial_batches * batch`` points (even
-coverage of ``[0, 1]^D``). Each later round is one step of the cross-entropy method:
+coverage of ``[0, 1]^D``), whose first point may be replaced by a given ``start`` (the
+market's current values: the search then never returns a point worse than where it
+began). Each later round is one step of the cross-entropy method:
 the ``n_elite`` best points evaluated so far (all rounds, so the best never gets worse)
 give a diagonal Gaussian (mean, per-dimension std floored at ``min_std``), from which
 ``batch`` new points are drawn and clipped to the cube. Every round is exactly one
@@ -85,8 +87,10 @@ def _evaluate(evaluate: Callable[[np.ndarray], np.ndarray], units: np.ndarray,
 
 def search(evaluate: Callable[[np.ndarray], np.ndarray], dim: int,
            settings: SearchSettings = SearchSettings(),
-           on_round: Callable[[RoundLog], None] | None = None) -> SearchResult:
-    """Minimise ``evaluate`` (float64 [batch, dim] unit-cube points -> [batch] losses)."""
+           on_round: Callable[[RoundLog], None] | None = None,
+           start: np.ndarray | None = None) -> SearchResult:
+    """Minimise ``evaluate`` (float64 [batch, dim] unit-cube points -> [batch] losses);
+    ``start`` float [dim] (unit cube), when given, is the design's first point."""
     s = settings
     if dim < 1 or s.batch < 2 or s.initial_batches < 1 or s.rounds < 0:
         raise ValueError(f"search needs dim >= 1, batch >= 2, initial_batches >= 1, "
@@ -96,6 +100,8 @@ def search(evaluate: Callable[[np.ndarray], np.ndarray], dim: int,
     rng = np.random.default_rng(s.seed)
     t0 = time.perf_counter()
     units = _design(dim, s.initial_batches * s.batch, s.seed)
+    if start is not None:
+        units[0] = np.clip(np.asarray(start, np.float64).reshape(dim), 0.0, 1.0)
     result = SearchResult(units, _evaluate(evaluate, units, s.batch))
     n_elite = max(dim + 1, math.ceil(s.elite * s.batch))
 

@@ -46,18 +46,20 @@ class FitField:
                         lo_open=True)
 
 
-#: the default fitted set (the experiments' market): order flow, fundamental noise and the
-#: chartists' trigger; edit this list (or ``fields:`` in a config file) to fit other fields
+#: the default fitted set (the default market): the mechanisms that make the stylised
+#: facts (herding, quotes in units of volatility, sizes and aggressiveness that grow with
+#: activity, self-excitation and its memory), the sentiment's and the fundamental's noise;
+#: bounds bracket the stable region (quote elasticity near 1 with strong herding explodes).
+#: Edit this list (or ``fields:`` in a config file) to fit other fields.
 DEFAULT_FIELDS: tuple[FitField, ...] = (
-    FitField("background.base_intensity", 5.0, 400.0, "log"),
-    FitField("background.excitation", 0.0, 300.0, "lin"),
-    FitField("background.decay", 0.5, 0.99, "lin"),
-    FitField("background.market_frac", 0.01, 0.5, "lin"),
-    FitField("background.offset_scale", 0.5, 20.0, "log"),
-    FitField("background.drift_sigma", 1e-4, 1e-2, "log"),
-    FitField("background.value_pull", 0.005, 0.5, "log"),
-    FitField("fundamental.sigma", 1e-4, 1e-2, "log"),
-    FitField("behaviours.momentum.threshold_hi", 0.002, 0.05, "log"),
+    FitField("background.herding", 0.1, 0.8, "lin"),
+    FitField("background.quote_vol_elasticity", 0.3, 0.9, "lin"),
+    FitField("background.size_elasticity", 0.5, 2.0, "lin"),
+    FitField("background.aggression_elasticity", 0.0, 2.0, "lin"),
+    FitField("background.excitation", 0.1, 1.0, "log"),
+    FitField("background.decay", 0.85, 0.99, "lin"),
+    FitField("background.drift_sigma", 1e-4, 2e-3, "log"),
+    FitField("fundamental.sigma", 1e-4, 1e-3, "log"),
 )
 
 
@@ -83,6 +85,18 @@ class Space:
         safe_lo, safe_hi = np.where(log, lo, 1.0), np.where(log, hi, 1.0)
         out = np.where(log, safe_lo * (safe_hi / safe_lo) ** u, lo + u * (hi - lo))
         return np.where(np.array(self.integer), np.round(out), out)
+
+    def unit(self, values: np.ndarray) -> np.ndarray:
+        """float64 [..., D]: the unit-cube point of field values ``values`` [..., D] (the
+        inverse of :meth:`values`, clipped to the cube when a value is out of bounds)."""
+        v = np.asarray(values, np.float64)
+        lo = np.array([f.lo for f in self.fields])
+        hi = np.array([f.hi for f in self.fields])
+        log = np.array([f.scale == "log" for f in self.fields])
+        ratio = lambda a, b: np.where(log, np.maximum(a, 1e-300) / np.where(log, b, 1.0),  # noqa: E731
+                                      np.e)
+        u = np.where(log, np.log(ratio(v, lo)) / np.log(ratio(hi, lo)), (v - lo) / (hi - lo))
+        return np.clip(u, 0.0, 1.0)
 
     def one(self, base: MarketParams, row: np.ndarray) -> MarketParams:
         """``base`` with one candidate's values ``row`` [D] set (host-side, unchecked)."""

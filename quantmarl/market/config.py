@@ -26,12 +26,13 @@ from quantmarl.market.accounting import RiskLimits
 CLEARING_MODES = ("cda", "auction")
 # PRNG implementations JAX provides (``jax.random.key(seed, impl=...)``)
 AGENT_PRNGS = ("philox4x32", "threefry2x32", "philox2x32", "rbg", "unsafe_rbg")
+# the default population (the market the realism check and the experiments run on)
 DEFAULT_REACTIVE = (
     ("market_maker", 4),
-    ("fundamental", 32),
-    ("momentum", 16),
-    ("mean_reversion", 16),
-    ("noise", 64),
+    ("fundamental", 16),
+    ("momentum", 8),
+    ("mean_reversion", 8),
+    ("noise", 24),
 )
 
 
@@ -42,7 +43,7 @@ class MarketConfig:
     n_assets: int = 1
     n_smart: int = 0  # learner slots whose actions come from outside
     reactive: tuple[tuple[str, int], ...] = DEFAULT_REACTIVE  # (behaviour name, agent count)
-    background_orders: int = 0  # orders per step per asset from the statistical pool
+    background_orders: int = 32  # order slots per step per asset of the statistical pool
     book_capacity: int = 256  # orders per side per book (CDA mode)
     clearing: str = "auction"  # "auction" (uniform-price batch) or "cda" (continuous)
     episode_length: int = 1000  # steps

@@ -59,8 +59,7 @@ ACTIVATIONS = ("tanh", "relu")
 NETWORKS = ("mlp", "gru")
 
 #: the market learners train in unless a config says otherwise
-TRAIN_MARKET = MarketConfig(clearing="auction", n_assets=1, episode_length=200,
-                            background_orders=64)
+TRAIN_MARKET = MarketConfig(clearing="auction", n_assets=1, episode_length=200)
 
 
 def train_market(**changes: Any) -> MarketConfig:

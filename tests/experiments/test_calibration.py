@@ -115,6 +115,28 @@ def test_search_recovers_a_quadratic_optimum():
     assert best == sorted(best, reverse=True) and best[-1] < best[0]
 
 
+def test_search_starts_from_the_given_point_and_never_ends_worse():
+    start = np.array([0.25, 0.6])
+    first = []
+
+    def evaluate(u):
+        first.append(u[0].copy())
+        return np.where(np.all(u == start, axis=1), 0.0, 1.0 + u[:, 0])  # start is optimal
+
+    res = search(evaluate, 2, SearchSettings(batch=8, rounds=2, seed=3), start=start)
+    np.testing.assert_array_equal(first[0], start)
+    np.testing.assert_array_equal(res.best, start)
+    assert res.best_loss == 0.0
+
+
+def test_space_unit_inverts_values_and_clips():
+    space = make_space((FitField("background.excitation", 10.0, 20.0, "lin"),
+                        FitField("fundamental.sigma", 1e-4, 1e-2, "log")), CONFIG, BASE)
+    u = np.array([[0.0, 0.0], [0.3, 0.7], [1.0, 1.0]])
+    np.testing.assert_allclose(space.unit(space.values(u)), u, atol=1e-12)
+    np.testing.assert_array_equal(space.unit(np.array([5.0, 1.0])), [0.0, 1.0])
+
+
 def test_smm_recovers_the_parameter_of_a_fake_simulator():
     """Moments = (theta, theta^2) + seed noise shared by all candidates; the real moments
     come from theta = 0.4 with other noise: the fit lands near 0.4."""

@@ -78,7 +78,7 @@ def test_experiments_market_short_horizon(short_facts):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 14 (1): not every fact reaches its target yet "
+@pytest.mark.xfail(reason="not every fact reaches its target yet "
                           "(see docs/market_model.md)", strict=False)
 def test_full_criteria():
     assert realism.main(["--market", "both", "--mode", "both"]) == 0

@@ -11,7 +11,7 @@ from quantmarl.market.config import MarketConfig, default_params, validate_param
 def test_defaults_are_valid_and_hashable():
     cfg = MarketConfig()
     assert hash(cfg) == hash(MarketConfig())
-    assert cfg.n_agents == cfg.n_smart + cfg.n_reactive == 132
+    assert cfg.n_agents == cfg.n_smart + cfg.n_reactive == 60
     validate_params(cfg, default_params(cfg))
 
 
