@@ -10,8 +10,9 @@ import numpy as np
 
 from quantmarl.agents.background import BackgroundOrders
 from quantmarl.book.state import MSG_ID
-from quantmarl.market import MarketConfig, default_params
+from quantmarl.market import MarketConfig, default_params, run
 from quantmarl.market.clearing import _arrivals
+from quantmarl.market.layout import groups
 from quantmarl.market.orders import quoting_rows, reviewing
 
 
@@ -54,3 +55,23 @@ def test_quotes_open_the_step_with_priority_one_and_are_shuffled_with_zero():
         assert ids0[0] == m and sorted(ids0) == list(range(m + 9))
         front.append(sorted(ids0[1:7]) == list(range(6)))
     assert not any(front)  # without priority the quotes land anywhere
+
+
+ABIDES_LIKE = (("market_maker", 2), ("fundamental", 102), ("momentum", 12), ("noise", 1000))
+
+
+def test_an_abides_like_population_keeps_its_book_open_and_its_trend_followers_trade():
+    """1,116 traders on a 256-slot book, 300 steps (the first 50 dropped). Before the
+    replacement of resting orders, the book filled up (4-8 of about 1,100 orders a step
+    refused as book-full, 800 steps, 2 seeds). Tolerances: no book-full refusal; a side
+    empty after at most 25% of the steps (8-15% measured over 800 steps, 2 seeds); each
+    trend follower trades in at least 5% of the steps (14-37% measured)."""
+    config = MarketConfig(clearing="cda", reactive=ABIDES_LIKE, book_capacity=256)
+    _, rec = run(jax.random.key(0), config, default_params(config), 300)
+    rec = jax.tree.map(lambda x: np.asarray(x)[50:], rec)
+    assert rec.rejected[:, -1].sum() == 0  # book-full (and any other book) refusals
+    empty = (rec.best_bid[:, 0] == 0) | (rec.best_ask[:, 0] == 0)
+    assert empty.mean() <= 0.25, empty.mean()
+    g = next(g for g in groups(config) if g.name == "momentum")
+    traded = rec.agent_qty[:, g.start:g.start + g.count, 0] != 0  # [T, 12]
+    assert traded.mean() >= 0.05, traded.mean()
