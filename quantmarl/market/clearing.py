@@ -35,6 +35,7 @@ from quantmarl.book.state import (
 from quantmarl.market.accounting import account_deltas, settle
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.layout import by_asset, concat, owners, per_asset, unflat
+from quantmarl.market.orders import quoting_rows
 from quantmarl.market.state import MarketState
 
 
@@ -144,7 +145,7 @@ def clear_cda(
     gone = jax.vmap(partial(leaving, requote=requote, step=state.step, params=params,
                             config=config))(state.books)
     books = jax.vmap(lambda b, g: cancel_where(b, g)[0])(state.books, gone)
-    rows = _arrivals(key, config, flat, halted, bg, t * stride)
+    rows = _arrivals(key, config, params, flat, halted, bg, t * stride)
     # the CDA kernel, one book per asset; fills logged in execution order
     max_fills = 2 * rows.shape[1] + 2 * config.book_capacity  # resting + rested + one per taker
     books, logs, results = jax.vmap(process_logged, in_axes=(0, None, 0))(
@@ -202,10 +203,13 @@ def leaving(book: BookState, requote: jax.Array, step: jax.Array, params: Market
     return requote[owner] | (age >= params.order_lifetime)
 
 
-def _arrivals(key, config, flat, halted, bg, first_id) -> jax.Array:
+def _arrivals(key, config, params, flat, halted, bg, first_id) -> jax.Array:
     """int64 [A, m + n_bg, 6] CDA message rows per asset in arrival order: agents' orders then
-    the pool's, shuffled, except that the first background slot (a stress burst) comes first.
-    Order ids are ``first_id`` + slot; rows of other assets or halted assets are no-ops."""
+    the pool's, shuffled, except that the first background slot (a stress burst) comes first
+    and each quote of a requoting behaviour (market makers) comes, with probability
+    ``params.quote_priority``, before the other orders (quotes refreshed around the current
+    mid as the step opens; random order among them). Order ids are ``first_id`` + slot; rows
+    of other assets or halted assets are no-ops."""
     side, price, qty, asset = flat
     n_assets, n_bg = config.n_assets, bg.side.shape[1]
     m = side.shape[0]
@@ -228,9 +232,15 @@ def _arrivals(key, config, flat, halted, bg, first_id) -> jax.Array:
     rows = jax.vmap(msgs_for)(jnp.arange(n_assets), bg.side, bg.price, bg.qty, bg_ids)
     n_rows = rows.shape[1]
 
-    def arrival(k):
-        rest = jax.random.permutation(k, n_rows - 1)
-        return jnp.concatenate([jnp.array([m]), jnp.where(rest >= m, rest + 1, rest)])
+    quoting = jnp.asarray(quoting_rows(config))
+
+    def arrival(k):  # sort keys: burst -2, quotes sent first in [-1, 0), the rest in [0, 1)
+        k_place, k_first = jax.random.split(k)
+        place = jax.random.uniform(k_place, (n_rows,), jnp.float32)
+        first = quoting & (jax.random.uniform(k_first, (m,), jnp.float32)
+                           < params.quote_priority.astype(jnp.float32))
+        keys = place - concat([first.astype(jnp.float32), jnp.zeros((n_rows - m,), jnp.float32)])
+        return jnp.argsort(keys.at[m].set(-2.0))
 
     perms = jax.vmap(arrival)(jax.random.split(key, n_assets))
     return jnp.take_along_axis(rows, perms[:, :, None], axis=1)

@@ -139,6 +139,11 @@ class MarketParams:
     index_weights: jax.Array  # float [A] index weights (arbitrageurs trade the index vs components)
     vol_decay: jax.Array  # float [] EWMA decay of squared log returns (observed volatility)
     order_lifetime: jax.Array  # int32 [] CDA mode: steps a resting agent/background order lives
+    # CDA mode only (no effect in the call auction, where nothing rests):
+    quote_priority: jax.Array  # float [] probability that a quoting agent's fresh quotes
+    #                            arrive before the step's other orders, [0, 1] (0: random place)
+    replace_orders: jax.Array  # float [] probability per step that a reactive trader cancels
+    #                            its resting orders before it acts, [0, 1] (0: they rest on)
 
 
 def default_params(config: MarketConfig) -> MarketParams:
@@ -171,6 +176,8 @@ def default_params(config: MarketConfig) -> MarketParams:
         index_weights=jnp.full((a,), 1.0 / a, jnp.float32),
         vol_decay=jnp.asarray(0.94),
         order_lifetime=jnp.asarray(10, jnp.int32),
+        quote_priority=jnp.asarray(1.0),
+        replace_orders=jnp.asarray(1.0),
     )
 
 
@@ -235,6 +242,8 @@ def validate_params(config: MarketConfig, params: MarketParams) -> MarketParams:
     validate_rules(params.breaker, config.history)
     check_float("vol_decay", scalar("vol_decay", params.vol_decay), 0.0, 0.9999)
     check_int("order_lifetime", int(scalar("order_lifetime", params.order_lifetime)), 1, 10**6)
+    for name in ("quote_priority", "replace_orders"):
+        check_float(name, scalar(name, getattr(params, name)), 0.0, 1.0)
     if np.asarray(params.index_weights).shape != (a,):
         raise ValueError(f"index_weights must have shape {(a,)}")
     validate_background(params.background)

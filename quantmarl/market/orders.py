@@ -112,3 +112,20 @@ def requoting(config: MarketConfig, replaces: jax.Array) -> jax.Array:
         if get_behaviour(group.name).requotes:
             mask[group.start : group.start + group.count] = True
     return jnp.asarray(mask) | jnp.concatenate([replaces, jnp.zeros((1,), bool)])
+
+
+def reviewing(key: jax.Array, params: MarketParams, config: MarketConfig) -> jax.Array:
+    """bool [n_accounts]: reactive traders who cancel their resting orders (CDA) before this
+    step's arrive, each with probability ``params.replace_orders``: a trader who looks at
+    the market again replaces its stale order by a fresh one instead of stacking orders."""
+    u = jax.random.uniform(key, (config.n_reactive,), jnp.float32)
+    mine = u < params.replace_orders.astype(jnp.float32)
+    return jnp.concatenate([jnp.zeros((config.n_smart,), bool), mine, jnp.zeros((1,), bool)])
+
+
+def quoting_rows(config: MarketConfig) -> np.ndarray:
+    """bool [m]: the flat order rows (:func:`~quantmarl.market.layout.flat`) of behaviours
+    that requote (market makers): the quotes that ``quote_priority`` moves to the front."""
+    rows = [np.full(g.count * g.slots, g.name != "smart" and get_behaviour(g.name).requotes)
+            for g in groups(config)]
+    return np.concatenate(rows) if rows else np.zeros(0, bool)

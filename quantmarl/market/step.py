@@ -41,7 +41,7 @@ from quantmarl.market.clearing import Cleared, clear_auction, clear_cda
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
 from quantmarl.market.layout import concat, flat, per_asset
-from quantmarl.market.orders import agent_orders, background_orders, requoting
+from quantmarl.market.orders import agent_orders, background_orders, requoting, reviewing
 from quantmarl.market.pretrade import market_buy_bound, pretrade
 from quantmarl.market.reset import reset
 from quantmarl.market.smart import SmartActions, hold
@@ -81,6 +81,9 @@ def step(
     groups, smart_valid, replaces = agent_orders(k_agents, state, view, fx, smart_actions, config)
     bg, bg_ref = background_orders(k_bg, state, fx, log_f, halted, params, config, herd_side)
     requote = requoting(config, replaces)
+    if config.clearing == "cda":  # traders who look again replace their resting orders
+        k_arrival, k_review = jax.random.split(k_arrival)
+        requote = requote | reviewing(k_review, params, config)
     worst_buy = market_buy_bound(state, config, groups, bg,
                                  burst_reference(state.last_price, fx, halted))
     groups, refusals = pretrade(state, params, config, groups, halted, requote, worst_buy)

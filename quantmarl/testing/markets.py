@@ -93,6 +93,8 @@ def random_params(rng: np.random.Generator, config: MarketConfig, n_steps: int =
                                capacity=config.max_events),
         breaker=breaker,
         order_lifetime=jnp.asarray(rng.integers(1, 12), jnp.int32),
+        quote_priority=jnp.asarray(rng.uniform(0.0, 1.0)),
+        replace_orders=jnp.asarray(rng.uniform(0.0, 1.0)),
     )
 
 

@@ -52,6 +52,10 @@ def test_bad_params_name_the_field():
         (good.replace(tick_size=jnp.asarray(0.0)), r"tick_size must be a number in \(0.0"),
         (good.replace(background=good.background.replace(value_pull=jnp.asarray(1.5))),
          r"background.value_pull must be a number in \[0.0, 1.0\], got 1.5"),
+        (good.replace(quote_priority=jnp.asarray(1.5)),
+         r"quote_priority must be a number in \[0.0, 1.0\], got 1.5"),
+        (good.replace(replace_orders=jnp.asarray(-0.1)),
+         r"replace_orders must be a number in \[0.0, 1.0\]"),
     ]
     for i, (params, match) in enumerate(cases):
         with pytest.raises(ValueError, match=match):

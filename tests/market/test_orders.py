@@ -43,6 +43,7 @@ def test_a_user_behaviour_that_requotes_keeps_one_quote_per_side(quoters):
     # no background flow, one half-spread, no skew, room on both sides (the starting
     # position is 100 lots): the quoters alone at fixed prices
     params = params.replace(
+        replace_orders=jnp.asarray(0.0),  # only the records' flags cancel resting orders
         background=params.background.replace(base_intensity=jnp.asarray(0.0),
                                              excitation=jnp.asarray(0.0)),
         behaviours=tuple(d.replace(spread_lo=2.0, spread_hi=2.0, skew_hi=0.0,
