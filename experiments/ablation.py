@@ -79,7 +79,7 @@ def main_ablation(args, markets, modes) -> int:
         for mode in modes:
             column = f"{name} / {mode}"
             columns.append(column)
-            config, params = market(name, mode)
+            config, params = market(name, mode, params_file=args.params)
             variants = {"(none: full model)": params,
                         **{m: off(params) for m, off in MECHANISMS.items()}}
             values = measure_many(config, list(variants.values()), args.seeds, args.steps,

@@ -96,7 +96,7 @@ def main_impact(args, markets, modes) -> int:
     failed = False
     for name in markets:
         for mode in modes:
-            config, params = market(name, mode, n_smart=1)
+            config, params = market(name, mode, n_smart=1, params_file=args.params)
             if args.no_jumps:
                 params = no_jumps(params)
             res = measure_impact(config, params, seeds=16 if args.quick else 48,

@@ -2,8 +2,8 @@
 checked against their targets: one JSON line per fact and configuration.
 
 ``python -m experiments.realism [--quick] [--mode auction|cda|both]
-[--market default|experiments|both] [--no-jumps] [--seeds N] [--steps T] [--impact]
-[--ablation [FILE]]`` exits non-zero when a required fact fails.
+[--market default|experiments|both] [--no-jumps] [--params FILE] [--seeds N] [--steps T]
+[--impact] [--ablation [FILE]]`` exits non-zero when a required fact fails.
 
 Importable pieces (the calibration uses them): :data:`TARGETS`, :func:`fact_values`
 (per-seed values), :func:`facts` (medians over seeds), :func:`check` (rows with pass flags),
@@ -34,6 +34,7 @@ import numpy as np
 from experiments.series import simulate
 from experiments.settings import experiment_market
 from quantmarl.market import MarketConfig, MarketParams, default_params
+from quantmarl.market.params_io import load_params_yaml
 from quantmarl.quant import stylized as sty
 
 __all__ = ["MARKETS", "TARGETS", "Target", "check", "fact_values", "facts", "main", "market",
@@ -138,12 +139,16 @@ MARKETS: dict[str, Callable[[str], MarketConfig]] = {
     "default": _default_config, "experiments": _experiments_config}
 
 
-def market(name: str, clearing: str, n_smart: int = 0) -> tuple[MarketConfig, MarketParams]:
+def market(name: str, clearing: str, n_smart: int = 0,
+           params_file: str | None = None) -> tuple[MarketConfig, MarketParams]:
     """A named market of :data:`MARKETS` (``clearing`` "auction" or "cda") with
-    ``default_params``."""
+    ``default_params``, or with the fields of a params YAML ``params_file`` (e.g. a
+    calibration's ``params.yaml``) set over them."""
     config = MARKETS[name](clearing)
     if n_smart:
         config = MarketConfig(**{**config.__dict__, "n_smart": n_smart})
+    if params_file:
+        return config, load_params_yaml(params_file, config)
     return config, default_params(config)
 
 
@@ -181,6 +186,8 @@ def _parse(argv) -> argparse.Namespace:
                     help="MarketConfig() or the experiments' market (the same population, "
                          "200-step episodes)")
     ap.add_argument("--no-jumps", action="store_true", help="fundamental.jump_prob = 0")
+    ap.add_argument("--params", metavar="FILE", default=None,
+                    help="params YAML set over the defaults (e.g. a calibration's params.yaml)")
     ap.add_argument("--seeds", type=int, default=None, help="markets per configuration (6)")
     ap.add_argument("--steps", type=int, default=None, help="steps after burn-in (3,000)")
     ap.add_argument("--burn-in", type=int, default=500)
@@ -213,7 +220,7 @@ def main(argv=None) -> int:
     failed = False
     for name in markets:
         for mode in modes:
-            config, params = market(name, mode)
+            config, params = market(name, mode, params_file=args.params)
             if args.no_jumps:
                 params = no_jumps(params)
             values = measure(config, params, args.seeds, args.steps, args.burn_in)

@@ -201,9 +201,9 @@ def test_config_market_is_validated_by_market_config(data, match):
 def test_config_market_defaults_dotted_keys_and_preset_merge():
     assert TrainConfig().market == train_market()
     assert (train_market().clearing, train_market().n_assets, train_market().episode_length,
-            train_market().background_orders) == ("auction", 1, 200, 64)
+            train_market().background_orders) == ("auction", 1, 200, 32)
     c = TrainConfig.from_dict({"market.episode_length": 64, "market": {"n_assets": 3}})
-    assert (c.market.episode_length, c.market.n_assets, c.market.background_orders) == (64, 3, 64)
+    assert (c.market.episode_length, c.market.n_assets, c.market.background_orders) == (64, 3, 32)
     smoke = TrainConfig.from_dict({**PRESETS["smoke"], "market": {"clearing": "cda"}})
     assert (smoke.market.clearing, smoke.market.episode_length) == ("cda", 64)
     assert TrainConfig.from_dict(smoke.to_dict()) == smoke
