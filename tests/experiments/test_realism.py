@@ -82,3 +82,15 @@ def test_experiments_market_short_horizon(short_facts):
                           "(see docs/market_model.md)", strict=False)
 def test_full_criteria():
     assert realism.main(["--market", "both", "--mode", "both"]) == 0
+
+
+def test_params_file_sets_fields_over_the_defaults(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("background.herding: 0.55\nfundamental.sigma: 0.0003\n")
+    config, params = realism.market("default", "cda", params_file=str(path))
+    assert config.clearing == "cda"
+    assert float(params.background.herding) == 0.55
+    assert float(params.fundamental.sigma) == 0.0003
+    path.write_text("background.herding: -1\n")
+    with pytest.raises(ValueError, match="background.herding"):
+        realism.market("default", "auction", params_file=str(path))
