@@ -76,12 +76,16 @@ class Space:
         """D, the number of fitted fields."""
         return len(self.fields)
 
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """float64 [D] lower and upper bounds, bool [D] log scale."""
+        return (np.array([f.lo for f in self.fields], np.float64),
+                np.array([f.hi for f in self.fields], np.float64),
+                np.array([f.scale == "log" for f in self.fields]))
+
     def values(self, unit: np.ndarray) -> np.ndarray:
         """float64 [P, D] field values of unit-cube points ``unit`` [P, D]."""
         u = np.clip(np.asarray(unit, np.float64), 0.0, 1.0)
-        lo = np.array([f.lo for f in self.fields])
-        hi = np.array([f.hi for f in self.fields])
-        log = np.array([f.scale == "log" for f in self.fields])
+        lo, hi, log = self._bounds()
         safe_lo, safe_hi = np.where(log, lo, 1.0), np.where(log, hi, 1.0)
         out = np.where(log, safe_lo * (safe_hi / safe_lo) ** u, lo + u * (hi - lo))
         return np.where(np.array(self.integer), np.round(out), out)
@@ -90,9 +94,7 @@ class Space:
         """float64 [..., D]: the unit-cube point of field values ``values`` [..., D] (the
         inverse of :meth:`values`, clipped to the cube when a value is out of bounds)."""
         v = np.asarray(values, np.float64)
-        lo = np.array([f.lo for f in self.fields])
-        hi = np.array([f.hi for f in self.fields])
-        log = np.array([f.scale == "log" for f in self.fields])
+        lo, hi, log = self._bounds()
         ratio = lambda a, b: np.where(log, np.maximum(a, 1e-300) / np.where(log, b, 1.0),  # noqa: E731
                                       np.e)
         u = np.where(log, np.log(ratio(v, lo)) / np.log(ratio(hi, lo)), (v - lo) / (hi - lo))
