@@ -91,14 +91,13 @@ def measure_impact(config: MarketConfig, params: MarketParams, seeds: int = 48,
 
 def main_impact(args, markets, modes) -> int:
     """``--impact``: one JSON line per market and mode; non-zero if an exponent misses."""
-    from experiments.realism import market, no_jumps
+    from experiments.realism import market, with_overrides
 
     failed = False
     for name in markets:
         for mode in modes:
             config, params = market(name, mode, n_smart=1, params_file=args.params)
-            if args.no_jumps:
-                params = no_jumps(params)
+            params = with_overrides(args, config, params)
             res = measure_impact(config, params, seeds=16 if args.quick else 48,
                                  burn_in=args.burn_in)
             ok = bool(TARGET[0] <= res["exponent"] <= TARGET[1])

@@ -2,8 +2,8 @@
 checked against their targets: one JSON line per fact and configuration.
 
 ``python -m experiments.realism [--quick] [--mode auction|cda|both]
-[--market default|experiments|both] [--no-jumps] [--params FILE] [--seeds N] [--steps T]
-[--impact] [--ablation [FILE]]`` exits non-zero when a required fact fails.
+[--market default|experiments|both] [--no-jumps] [--params FILE] [--set PATH=VALUE ...]
+[--seeds N] [--steps T] [--impact] [--ablation [FILE]]`` exits non-zero when a required fact fails.
 
 Importable pieces (the calibration uses them): :data:`TARGETS`, :func:`fact_values`
 (per-seed values), :func:`facts` (medians over seeds), :func:`check` (rows with pass flags),
@@ -30,11 +30,12 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+import yaml
 
 from experiments.series import simulate
 from experiments.settings import experiment_market
 from quantmarl.market import MarketConfig, MarketParams, default_params
-from quantmarl.market.params_io import load_params_yaml
+from quantmarl.market.params_io import apply_overrides, load_params_yaml
 from quantmarl.quant import stylized as sty
 
 __all__ = ["MARKETS", "TARGETS", "Target", "check", "fact_values", "facts", "main", "market",
@@ -188,6 +189,9 @@ def _parse(argv) -> argparse.Namespace:
     ap.add_argument("--no-jumps", action="store_true", help="fundamental.jump_prob = 0")
     ap.add_argument("--params", metavar="FILE", default=None,
                     help="params YAML set over the defaults (e.g. a calibration's params.yaml)")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a MarketParams field after --params, e.g. "
+                         "background.herding=0.5 (repeatable)")
     ap.add_argument("--seeds", type=int, default=None, help="markets per configuration (6)")
     ap.add_argument("--steps", type=int, default=None, help="steps after burn-in (3,000)")
     ap.add_argument("--burn-in", type=int, default=500)
@@ -200,6 +204,16 @@ def _parse(argv) -> argparse.Namespace:
     if args.seeds < 1 or args.steps < 200:
         ap.error("--seeds must be >= 1 and --steps >= 200")
     return args
+
+
+def with_overrides(args, config: MarketConfig, params: MarketParams) -> MarketParams:
+    """``params`` with ``--no-jumps`` and every ``--set PATH=VALUE`` applied (checked)."""
+    if args.no_jumps:
+        params = no_jumps(params)
+    pairs = [item.split("=", 1) for item in args.set]
+    if any(len(p) != 2 for p in pairs):
+        raise SystemExit(f"--set takes PATH=VALUE, got {args.set}")
+    return apply_overrides(params, {k: yaml.safe_load(v) for k, v in pairs}, config)
 
 
 def _choices(arg: str, options: tuple[str, ...]) -> tuple[str, ...]:
@@ -221,8 +235,7 @@ def main(argv=None) -> int:
     for name in markets:
         for mode in modes:
             config, params = market(name, mode, params_file=args.params)
-            if args.no_jumps:
-                params = no_jumps(params)
+            params = with_overrides(args, config, params)
             values = measure(config, params, args.seeds, args.steps, args.burn_in)
             for row in check(values, market=name, mode=mode, jumps=not args.no_jumps,
                              seeds=args.seeds, steps=args.steps):

@@ -94,3 +94,16 @@ def test_params_file_sets_fields_over_the_defaults(tmp_path):
     path.write_text("background.herding: -1\n")
     with pytest.raises(ValueError, match="background.herding"):
         realism.market("default", "auction", params_file=str(path))
+
+
+def test_set_overrides_a_params_field_by_path():
+    args = realism._parse(["--quick", "--set", "background.herding=0.25", "--no-jumps"])
+    config, params = realism.market("experiments", "auction")
+    out = realism.with_overrides(args, config, params)
+    assert float(out.background.herding) == 0.25
+    assert float(out.fundamental.jump_prob) == 0.0
+    with pytest.raises(ValueError, match="background.herding"):
+        realism.with_overrides(realism._parse(["--set", "background.herding=-1"]),
+                               config, params)
+    with pytest.raises(SystemExit):
+        realism.with_overrides(realism._parse(["--set", "background.herding"]), config, params)
