@@ -12,8 +12,13 @@ compiled, ``vmap``-ed call (:func:`experiments.series.simulate`), all on the sam
 ``seeds`` (common random numbers); the search is a Sobol design (whose first point is the
 market's current values) then cross-entropy rounds
 (:mod:`experiments.calibration.search`), the loss a diagonal SMM distance
-(:mod:`experiments.calibration.objective`). The winner is re-simulated on
-``report_seeds`` fresh seeds (and so is the uncalibrated market) for the report.
+(:mod:`experiments.calibration.objective`) plus a penalty for each stylised fact the
+candidate fails (:mod:`experiments.calibration.constraints`, weight ``penalty``). The
+``verify`` best distinct candidates are then re-checked by the realism check on fresh
+seeds in every clearing mode of ``verify_modes``, jumps on and off
+(:mod:`experiments.calibration.verify`); the fitted candidate is the one with the fewest
+failed facts, then the lowest loss. It is re-simulated on ``report_seeds`` fresh seeds
+(and so is the uncalibrated market) for the report.
 
 Writes to ``--out`` (default ``runs/calibrate-<YYYYmmdd-HHMMSS>``): ``params.yaml``
 (the fitted fields only; load with :func:`quantmarl.market.params_io.load_params_yaml`),
@@ -37,11 +42,12 @@ import jax
 import numpy as np
 
 from experiments import realism
-from experiments.calibration import objective, output
+from experiments.calibration import constraints, objective, output
 from experiments.calibration.objective import MOMENT_NAMES
 from experiments.calibration.search import RoundLog, SearchSettings, search
 from experiments.calibration.space import DEFAULT_FIELDS, FitField, Space, make_space
 from experiments.calibration.target import Target, load_target
+from experiments.calibration.verify import Verdict, choose, top_distinct, verify
 from experiments.compiling import OPTIMIZATION_LEVEL
 from experiments.config import check_range, dump_config, load_config
 from experiments.series import simulate
@@ -59,7 +65,7 @@ class CalibrateConfig:
     """Everything a calibration run needs; defaults are the full run."""
 
     QUICK: ClassVar[dict] = {"seeds": 2, "steps": 600, "burn_in": 100, "batch": 48,
-                             "initial_batches": 1, "rounds": 2, "report_seeds": 6}
+                             "initial_batches": 1, "rounds": 2, "report_seeds": 6, "verify": 0}
 
     market: MarketConfig = experiment_market()
     target: str = "sp500"  # "sp500" or a CSV path (close, optional volume and date columns)
@@ -70,10 +76,16 @@ class CalibrateConfig:
     burn_in: int = 200  # steps dropped at the start of every market
     batch: int = 128  # candidates per compiled call
     initial_batches: int = 2  # Sobol design size, in batches
-    rounds: int = 6  # cross-entropy rounds
+    rounds: int = 8  # cross-entropy rounds
     elite: float = 0.1  # elite share of a batch
     report_seeds: int = 16  # fresh seeds for the side-by-side report of the winner
     hill_fraction: float = 0.05  # tail share of the Hill index
+    penalty: float = 1.0  # weight of the realism targets' soft constraints (0: SMM alone)
+    verify: int = 8  # best distinct candidates re-checked by the realism check (0: none)
+    verify_modes: tuple[str, ...] = ("auction", "cda")  # clearing modes of that check
+    verify_seeds: int = 6  # seeds x steps (after verify_burn_in) of that check
+    verify_steps: int = 3000
+    verify_burn_in: int = 500
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -85,6 +97,15 @@ class CalibrateConfig:
         check_range("elite", self.elite, 0.0, 1.0, lo_open=True)
         check_range("report_seeds", self.report_seeds, 2, 1 << 14)
         check_range("hill_fraction", self.hill_fraction, 0.0, 0.5, lo_open=True)
+        check_range("penalty", self.penalty, 0.0, 1e6)
+        check_range("verify", self.verify, 0, 1000)
+        check_range("verify_seeds", self.verify_seeds, 1, 1 << 14)
+        check_range("verify_steps", self.verify_steps, 200, 10**6)
+        check_range("verify_burn_in", self.verify_burn_in, 0, 10**6)
+        bad = [m for m in self.verify_modes if m not in ("auction", "cda")]
+        if bad or not self.verify_modes:
+            raise ValueError(f"verify_modes must name 'auction' and/or 'cda', got "
+                             f"{list(self.verify_modes)}")
         unknown = [m for m in self.moments if m not in MOMENT_NAMES]
         if unknown or not self.moments:
             raise ValueError(f"moments must name some of {', '.join(MOMENT_NAMES)}; "
@@ -102,6 +123,8 @@ class Calibration:
     real: np.ndarray  # float64 [M] the target's moments
     scale: np.ndarray  # float64 [M] the loss scale
     mask: np.ndarray  # bool [M] moments in the loss
+    verdicts: tuple[Verdict, ...] = ()  # the realism check of the best candidates
+    chosen: Verdict | None = None  # the verdict of ``best`` (None: not verified)
 
 
 class _Objective:
@@ -128,7 +151,29 @@ class _Objective:
                                                       cfg.hill_fraction))[: len(values)]
         if self.scale is None:
             self.scale = objective.spread_scale(moments[ok], self.real)
-        return np.where(ok, objective.loss(moments, self.real, self.scale, self.mask), np.inf)
+        loss = objective.loss(moments, self.real, self.scale, self.mask)
+        if cfg.penalty > 0:
+            rho = np.asarray(constraints.pooled_acf(sim.close))[: len(values)]
+            loss = loss + cfg.penalty * constraints.penalty(moments, rho)
+        return np.where(ok, loss, np.inf)
+
+
+def _verified_best(cfg: CalibrateConfig, space: Space, result, log):
+    """The fitted values [D], the verdicts and the chosen one: the search's best when
+    ``cfg.verify`` is 0, else the verified candidate with the fewest failed facts."""
+    if cfg.verify == 0:
+        return space.values(result.best[None])[0], [], None
+    rows = top_distinct(result.units, result.losses, cfg.verify)
+    values = space.values(result.units[rows])
+    cands = [(i, float(result.losses[i]), lambda base, v=v: space.one(base, v))
+             for i, v in zip(rows, values, strict=True)]
+    verdicts = verify(cfg.market, cands, cfg.verify_modes, cfg.verify_seeds, cfg.verify_steps,
+                      cfg.verify_burn_in, seed=cfg.seed + 1, log=log)
+    chosen = choose(verdicts)
+    log(f"chose search row {chosen.index} (loss {chosen.loss:.4g}): "
+        f"{chosen.n_failed} failed facts" + (f" ({', '.join(chosen.failed)})"
+                                             if chosen.failed else ""))
+    return values[rows.index(chosen.index)], verdicts, chosen
 
 
 def _series(cfg: CalibrateConfig, params: MarketParams, seed: int):
@@ -168,13 +213,14 @@ def run(cfg: CalibrateConfig, out_dir: Path, log=print) -> Calibration:
                               rounds=cfg.rounds, elite=cfg.elite, seed=cfg.seed)
     result = search(obj, space.dim, settings, progress, start=space.unit(obj.fallback))
     t_search = time.perf_counter() - t0
-    best = space.values(result.best[None])[0]
+    best, verdicts, chosen = _verified_best(cfg, space, result, log)
     fitted = check_params(cfg.market, space.one(base, best))
     close, volume = _series(cfg, fitted, 1)
     d_close, d_volume = _series(cfg, base, 1)
     records = side_by_side(close, target.close, volume, target.volume, cfg.hill_fraction)
     before = side_by_side(d_close, target.close, d_volume, target.volume, cfg.hill_fraction)
-    calib = Calibration(space, target, best, result.best_loss, real, obj.scale, mask)
+    calib = Calibration(space, target, best, result.best_loss if chosen is None else
+                        chosen.loss, real, obj.scale, mask, tuple(verdicts), chosen)
     timings = {"search_s": t_search, "total_s": time.perf_counter() - t0,
                "load_avg_start": load0[0], "load_avg_end": os.getloadavg()[0],
                "cpus": os.cpu_count()}
@@ -182,7 +228,8 @@ def run(cfg: CalibrateConfig, out_dir: Path, log=print) -> Calibration:
                      sim_returns=np.diff(np.log(close.astype(np.float64)), axis=-1),
                      settings={k: getattr(cfg, k) for k in (
                          "seeds", "steps", "burn_in", "batch", "initial_batches", "rounds",
-                         "elite", "report_seeds", "seed")})
+                         "elite", "report_seeds", "penalty", "verify", "verify_modes",
+                         "verify_seeds", "verify_steps", "verify_burn_in", "seed")})
     log(f"best loss {result.best_loss:.4g}; search {t_search:.0f} s, total "
         f"{timings['total_s']:.0f} s (load average {load0[0]:.1f} -> "
         f"{timings['load_avg_end']:.1f} on {os.cpu_count()} CPUs)")

@@ -54,6 +54,28 @@ def _history_rows(calib, result: SearchResult, n_initial: int, batch: int):
     return rows
 
 
+def _verification(calib) -> list[str]:
+    """Markdown lines: the realism check of the best candidates (none if not verified)."""
+    if not calib.verdicts:
+        return []
+    labels = list(calib.verdicts[0].facts)
+    lines = ["The best distinct candidates of the search, re-checked by the realism check "
+             "(`python -m experiments.realism`, fresh seeds) in each clearing mode, with the "
+             "fundamental's jumps on and off; the fitted candidate is the one with the fewest "
+             "failed required facts, then the lowest loss.", "",
+             "| search row | loss | failed facts | chosen |", "| ---: | ---: | --- | :---: |"]
+    for v in calib.verdicts:
+        lines.append(f"| {v.index} | {v.loss:.4g} | {', '.join(v.failed) or 'none'} | "
+                     f"{'yes' if v is calib.chosen else ''} |")
+    names = [n for n in calib.chosen.facts[labels[0]] if n != "acf_band"]
+    lines += ["", "The fitted candidate's facts (median over seeds):", "",
+              "| fact | " + " | ".join(labels) + " |",
+              "| --- | " + " | ".join("---:" for _ in labels) + " |"]
+    lines += [f"| {n} | " + " | ".join(_num(calib.chosen.facts[lab][n]) for lab in labels)
+              + " |" for n in names]
+    return [*lines, ""]
+
+
 def _report(calib, result: SearchResult, rows, base: MarketParams, timings, settings) -> str:
     space = calib.space
     lines = [
@@ -69,8 +91,9 @@ def _report(calib, result: SearchResult, rows, base: MarketParams, timings, sett
         lines.append(f"| {r['moment']} ({r['meaning']}) | {_num(r['real'])} | "
                      f"{_num(r['sim_median'])} | {_num(r['sim_p05'])} .. {_num(r['sim_p95'])}"
                      f" | {_num(r['default_median'])} | {'yes' if r['in_loss'] else 'no'} |")
-    lines += ["", f"Best loss {calib.best_loss:.4g} (diagonal SMM, see "
-              "`experiments/calibration/objective.py`).", "",
+    lines += ["", f"Loss of the fitted candidate {calib.best_loss:.4g} (diagonal SMM, "
+              "`experiments/calibration/objective.py`, plus the realism targets' penalty, "
+              "`experiments/calibration/constraints.py`).", "", *_verification(calib),
               "| field | fitted | default | bounds | scale |", "| --- | ---: | ---: | --- | --- |"]
     for f, path, v in zip(space.fields, space.paths, calib.best, strict=True):
         old = float(np.asarray(get_field(base, path)))

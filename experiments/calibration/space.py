@@ -48,7 +48,8 @@ class FitField:
 
 #: the default fitted set (the default market): the mechanisms that make the stylised
 #: facts (herding, quotes in units of volatility, sizes and aggressiveness that grow with
-#: activity, self-excitation and its memory), the sentiment's and the fundamental's noise;
+#: activity, self-excitation and its memory), the sentiment's and the fundamental's noise,
+#: and the chartists' horizons and triggers (which set the linear autocorrelation);
 #: bounds bracket the stable region (quote elasticity near 1 with strong herding explodes).
 #: Edit this list (or ``fields:`` in a config file) to fit other fields.
 DEFAULT_FIELDS: tuple[FitField, ...] = (
@@ -60,6 +61,9 @@ DEFAULT_FIELDS: tuple[FitField, ...] = (
     FitField("background.decay", 0.85, 0.99, "lin"),
     FitField("background.drift_sigma", 1e-4, 2e-3, "log"),
     FitField("fundamental.sigma", 1e-4, 1e-3, "log"),
+    FitField("behaviours.momentum.threshold_hi", 1e-3, 1e-2, "log"),
+    FitField("behaviours.momentum.lookback_hi", 6.0, 30.0, "lin"),
+    FitField("behaviours.mean_reversion.lookback_hi", 6.0, 40.0, "lin"),
 )
 
 

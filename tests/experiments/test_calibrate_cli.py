@@ -4,6 +4,7 @@ output (a few candidates of a small market, one round)."""
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -20,12 +21,17 @@ fields:
   - {path: background.excitation, lo: 0, hi: 100}
   - {path: background.drift_sigma, lo: 0.0001, hi: 0.01, scale: log}
 seeds: 2
-steps: 120
+steps: 201
 burn_in: 10
 batch: 4
 initial_batches: 1
 rounds: 1
 report_seeds: 2
+verify: 4
+verify_modes: [auction]
+verify_seeds: 2
+verify_steps: 200
+verify_burn_in: 10
 """
 
 
@@ -43,6 +49,8 @@ def _target(tmp_path):
     ("steps: 50\n", "steps must be in"),
     ("target: /no/such.csv\n", "does not exist"),
     ("moments: [nope]\n", "moments must name some of kurtosis_1"),
+    ("verify_modes: [batch]\n", "verify_modes must name 'auction' and/or 'cda'"),
+    ("penalty: -1\n", "penalty must be in"),
 ])
 def test_bad_config_exits_2_before_compiling(tmp_path, capsys, text, match):
     (tmp_path / "c.yaml").write_text(text)
@@ -83,7 +91,13 @@ def test_tiny_run_writes_every_output(tmp_path, capsys):
                for r in rows if r["moment"] != "volume_corr" or r["sim_median"] != "nan")
     with (out / "history.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 8  # design 4 + one round of 4
-    assert "| moment | real |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| moment | real |" in report
+    assert "verifying 4 candidates: auction, 2 seeds x 200 steps" in text
+    assert "verifying 4 candidates: auction/no-jumps" in text
+    chosen = [line for line in report.splitlines()
+              if re.fullmatch(r"\| \d+ \| \S+ \| .+ \| yes \|", line)]
+    assert len(chosen) == 1 and "| fact | auction | auction/no-jumps |" in report
 
 
 def test_bad_target_csv_exits_2_before_writing(tmp_path, capsys):
