@@ -14,11 +14,12 @@ market's current values) then cross-entropy rounds
 (:mod:`experiments.calibration.search`), the loss a diagonal SMM distance
 (:mod:`experiments.calibration.objective`) plus a penalty for each stylised fact the
 candidate fails (:mod:`experiments.calibration.constraints`, weight ``penalty``). The
-``verify`` best distinct candidates are then re-checked by the realism check on fresh
-seeds in every clearing mode of ``verify_modes``, jumps on and off
-(:mod:`experiments.calibration.verify`); the fitted candidate is the one with the fewest
-failed facts, then the lowest loss. It is re-simulated on ``report_seeds`` fresh seeds
-(and so is the uncalibrated market) for the report.
+``verify`` best distinct candidates are then re-checked, best first, by the realism
+check on fresh seeds in every clearing mode of ``verify_modes``, jumps on and off, until
+one passes every required fact (:mod:`experiments.calibration.verify`); the fitted
+candidate is the one with the fewest failed facts, then the lowest loss. It is
+re-simulated on ``report_seeds`` fresh seeds (and so is the uncalibrated market) for the
+report.
 
 Writes to ``--out`` (default ``runs/calibrate-<YYYYmmdd-HHMMSS>``): ``params.yaml``
 (the fitted fields only; load with :func:`quantmarl.market.params_io.load_params_yaml`),
@@ -81,9 +82,9 @@ class CalibrateConfig:
     report_seeds: int = 16  # fresh seeds for the side-by-side report of the winner
     hill_fraction: float = 0.05  # tail share of the Hill index
     penalty: float = 1.0  # weight of the realism targets' soft constraints (0: SMM alone)
-    verify: int = 8  # best distinct candidates re-checked by the realism check (0: none)
+    verify: int = 6  # best distinct candidates the realism check may try (0: none)
     verify_modes: tuple[str, ...] = ("auction", "cda")  # clearing modes of that check
-    verify_seeds: int = 6  # seeds x steps (after verify_burn_in) of that check
+    verify_seeds: int = 16  # seeds x steps (after verify_burn_in) of that check
     verify_steps: int = 3000
     verify_burn_in: int = 500
     seed: int = 0
@@ -158,13 +159,23 @@ class _Objective:
         return np.where(ok, loss, np.inf)
 
 
+SIGNIFICANT_DIGITS = 4  # verified (and shipped) values are rounded to this many digits
+
+
+def significant(x: np.ndarray, digits: int) -> np.ndarray:
+    """float64 ``x`` rounded to ``digits`` significant digits (0 stays 0)."""
+    x = np.asarray(x, np.float64)
+    return np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[np.float64])(x)
+
+
 def _verified_best(cfg: CalibrateConfig, space: Space, result, log):
     """The fitted values [D], the verdicts and the chosen one: the search's best when
-    ``cfg.verify`` is 0, else the verified candidate with the fewest failed facts."""
+    ``cfg.verify`` is 0, else the verified candidate with the fewest failed facts (values
+    rounded to :data:`SIGNIFICANT_DIGITS` digits before they are verified)."""
     if cfg.verify == 0:
         return space.values(result.best[None])[0], [], None
     rows = top_distinct(result.units, result.losses, cfg.verify)
-    values = space.values(result.units[rows])
+    values = significant(space.values(result.units[rows]), SIGNIFICANT_DIGITS)
     cands = [(i, float(result.losses[i]), lambda base, v=v: space.one(base, v))
              for i, v in zip(rows, values, strict=True)]
     verdicts = verify(cfg.market, cands, cfg.verify_modes, cfg.verify_seeds, cfg.verify_steps,

@@ -42,6 +42,10 @@ __all__ = ["MARKETS", "TARGETS", "Target", "check", "fact_values", "facts", "mai
            "measure", "measure_many", "no_jumps"]
 
 HILL_FRACTION = 0.05  # Hill index from the top 5% of |r|
+# markets per configuration of the full check: medians over 6 fat-tailed, clustered series
+# are too noisy for targets like |ACF| < 0.05 (one market: 0.036 on one set of 6 seeds,
+# 0.070 on another; 0.039 on 24), so the check takes 16 (the criteria ask for at least 6)
+SEEDS = 16
 AGG_HORIZON = 20  # steps summed for the aggregational-Gaussianity fact
 
 
@@ -192,14 +196,14 @@ def _parse(argv) -> argparse.Namespace:
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                     help="override a MarketParams field after --params, e.g. "
                          "background.herding=0.5 (repeatable)")
-    ap.add_argument("--seeds", type=int, default=None, help="markets per configuration (6)")
+    ap.add_argument("--seeds", type=int, default=None, help="markets per configuration (16; see SEEDS)")
     ap.add_argument("--steps", type=int, default=None, help="steps after burn-in (3,000)")
     ap.add_argument("--burn-in", type=int, default=500)
     ap.add_argument("--impact", action="store_true", help="metaorder impact exponent instead")
     ap.add_argument("--ablation", nargs="?", const="-", default=None, metavar="FILE",
                     help="mechanisms off in turn; markdown table to FILE (- = stdout)")
     args = ap.parse_args(argv)
-    args.seeds = args.seeds or (4 if args.quick else 6)
+    args.seeds = args.seeds or (4 if args.quick else SEEDS)
     args.steps = args.steps or (1500 if args.quick else 3000)
     if args.seeds < 1 or args.steps < 200:
         ap.error("--seeds must be >= 1 and --steps >= 200")

@@ -59,10 +59,11 @@ def _verification(calib) -> list[str]:
     if not calib.verdicts:
         return []
     labels = list(calib.verdicts[0].facts)
-    lines = ["The best distinct candidates of the search, re-checked by the realism check "
-             "(`python -m experiments.realism`, fresh seeds) in each clearing mode, with the "
-             "fundamental's jumps on and off; the fitted candidate is the one with the fewest "
-             "failed required facts, then the lowest loss.", "",
+    lines = ["The best distinct candidates of the search, re-checked best first by the "
+             "realism check (`python -m experiments.realism`, fresh seeds) in each clearing "
+             "mode, with the fundamental's jumps on and off, until one passes every required "
+             "fact; the fitted candidate is the one with the fewest failed required facts, "
+             "then the lowest loss.", "",
              "| search row | loss | failed facts | chosen |", "| ---: | ---: | --- | :---: |"]
     for v in calib.verdicts:
         lines.append(f"| {v.index} | {v.loss:.4g} | {', '.join(v.failed) or 'none'} | "

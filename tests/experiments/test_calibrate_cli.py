@@ -27,7 +27,7 @@ batch: 4
 initial_batches: 1
 rounds: 1
 report_seeds: 2
-verify: 4
+verify: 2
 verify_modes: [auction]
 verify_seeds: 2
 verify_steps: 200
@@ -93,8 +93,8 @@ def test_tiny_run_writes_every_output(tmp_path, capsys):
         assert len(list(csv.DictReader(fh))) == 8  # design 4 + one round of 4
     report = (out / "report.md").read_text()
     assert "| moment | real |" in report
-    assert "verifying 4 candidates: auction, 2 seeds x 200 steps" in text
-    assert "verifying 4 candidates: auction/no-jumps" in text
+    assert "verified search row" in text
+    assert "on 2 seeds x 200 steps: " in text
     chosen = [line for line in report.splitlines()
               if re.fullmatch(r"\| \d+ \| \S+ \| .+ \| yes \|", line)]
     assert len(chosen) == 1 and "| fact | auction | auction/no-jumps |" in report
