@@ -1,0 +1,210 @@
+"""Trading halts: orders queue per asset while it is halted, and it reopens with a call auction.
+
+While the circuit breaker halts an asset, every order sent to it -- agents'
+(smart and reactive, after the band and risk checks), the background pool's
+and a stress burst's -- joins the asset's :class:`HaltQueue` (capacity
+``MarketConfig.halt_queue`` orders, in arrival order: each step the burst,
+then agents' orders in account order, then the pool's). An order a full
+queue cannot take is refused and counted: agents' as
+``Rejection.QUEUE_FULL``, the pool's and bursts' per asset
+(``HaltQueue.refused``, ``StepRecord.queue_refused``). Nothing is dropped
+silently; resting orders of a continuous book stay (and may be cancelled or
+expire) during the halt.
+
+On the first step the asset is no longer halted, it *reopens*: the queued
+agent orders are checked again against the ledger of that step (each with
+the worst case of the owner's earlier queued orders on the same side, so
+limits hold; refusals count as ``Rejection.RISK_LIMIT``), then
+
+* auction mode: what is left joins the step's uniform-price auction ahead of
+  the step's own orders (earlier, so first in time priority);
+* CDA mode: a call auction (:func:`quantmarl.book.auction.clear`) of the
+  queue together with the book's resting orders (resting first) executes at
+  one price, after expiry and before the step's continuous flow. The unfilled
+  rest of the queued limit orders rests behind the book's orders at equal
+  prices (time priority; a side that is full refuses the latest, counted as
+  ``Rejection.BOOK``), a market remainder is discarded as in the book. The
+  price is the exact volume-maximising one (ties: least imbalance, closest
+  to the last price, lower), found over every order's limit and used as the
+  kernel's reference, so no unfilled buy and sell can still cross.
+
+Executions are booked through :func:`~quantmarl.market.accounting.settle` at
+the taker fee; ``StepRecord.reopened`` flags the step.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from quantmarl.book.state import BookState
+from quantmarl.market.accounting import Ledger, RiskLimits, fee, notional
+
+
+@struct.dataclass
+class HaltQueue:
+    """Orders waiting for halted assets to reopen (A assets, capacity Q = config.halt_queue)."""
+
+    side: jax.Array  # int64 [A, Q] +1 buy, -1 sell, 0 empty slot
+    price: jax.Array  # int64 [A, Q] limit in ticks, 0 = market order
+    qty: jax.Array  # int64 [A, Q] lots
+    owner: jax.Array  # int32 [A, Q] account (the background account for pool and bursts)
+    count: jax.Array  # int32 [A] slots in use (slots 0 .. count-1, oldest first)
+    halted: jax.Array  # bool [A] the asset was halted at the previous step
+    refused: jax.Array  # int64 [A] pool and burst orders a full queue refused so far
+
+
+@struct.dataclass
+class Queued:
+    """The queue released at a reopening: orders still to execute, and which assets reopen."""
+
+    side: jax.Array  # int64 [A, Q] (0 where refused or not reopening)
+    price: jax.Array  # int64 [A, Q] ticks, 0 = market order
+    qty: jax.Array  # int64 [A, Q] lots
+    owner: jax.Array  # int32 [A, Q] account
+    reopen: jax.Array  # bool [A] the asset reopens this step
+
+
+@struct.dataclass
+class Call:
+    """A CDA reopening call auction's outcome (A assets, N accounts)."""
+
+    price: jax.Array  # int64 [A] ticks (the last price where nothing traded)
+    volume: jax.Array  # int64 [A] lots
+    n_trades: jax.Array  # int64 [A] orders executed (resting and queued)
+    ledger: Ledger  # cash [N], position [N, A] changes and fees [] of the call
+    book_refusals: jax.Array  # int64 [] agents' queued orders a full book side refused
+
+
+def empty_queue(n_assets: int, capacity: int) -> HaltQueue:
+    """A queue with nothing waiting."""
+    z = jnp.zeros((n_assets, capacity), jnp.int64)
+    return HaltQueue(side=z, price=z, qty=z, owner=jnp.full((n_assets, capacity), -1, jnp.int32),
+                     count=jnp.zeros((n_assets,), jnp.int32),
+                     halted=jnp.zeros((n_assets,), bool), refused=jnp.zeros((n_assets,), jnp.int64))
+
+
+def enqueue(queue, flat, owners, pool, halted, pool_account) -> tuple[HaltQueue, jax.Array,
+                                                                     jax.Array]:
+    """Queue this step's orders for halted assets (``halted`` bool [A]).
+
+    ``flat`` is the agents' (side, price, qty, asset) [m] with ``owners`` int32 [m];
+    ``pool`` the per-asset orders [A, 1 + n_bg] (column 0 the stress burst).
+    Returns (queue, agents' orders refused int64 [], pool/burst orders refused int64 [A]).
+    """
+    side, price, qty, asset = flat
+    cap = queue.side.shape[1]
+    n_assets = halted.shape[0]
+
+    def add(a, q_side, q_price, q_qty, q_owner, count, p_side, p_price, p_qty, h):
+        mine = asset == a
+        s = jnp.concatenate([p_side[:1], jnp.where(mine, side, 0), p_side[1:]])
+        p = jnp.concatenate([p_price[:1], price, p_price[1:]])
+        q = jnp.concatenate([p_qty[:1], qty, p_qty[1:]])
+        o = jnp.concatenate([jnp.full((1,), pool_account, jnp.int32), owners,
+                             jnp.full((p_side.shape[0] - 1,), pool_account, jnp.int32)])
+        live = (s != 0) & h
+        rank = count + jnp.cumsum(live, dtype=jnp.int32) - 1
+        fits = live & (rank < cap)
+        at = jnp.where(fits, rank, cap)
+        refused = live & ~fits
+        is_agent = jnp.arange(s.shape[0]) >= 1
+        is_agent = is_agent & (jnp.arange(s.shape[0]) <= side.shape[0])
+        return (q_side.at[at].set(s, mode="drop"), q_price.at[at].set(p, mode="drop"),
+                q_qty.at[at].set(q, mode="drop"), q_owner.at[at].set(o, mode="drop"),
+                jnp.minimum(count + jnp.sum(live, dtype=jnp.int32), cap),
+                jnp.sum(refused & is_agent, dtype=jnp.int64),
+                jnp.sum(refused & ~is_agent, dtype=jnp.int64))
+
+    def run():
+        out = jax.vmap(add)(jnp.arange(n_assets), queue.side, queue.price, queue.qty,
+                            queue.owner, queue.count, pool.side, pool.price, pool.qty, halted)
+        return queue.replace(side=out[0], price=out[1], qty=out[2], owner=out[3],
+                             count=out[4]), jnp.sum(out[5]), out[6]
+
+    def skip():
+        return queue, jnp.zeros((), jnp.int64), jnp.zeros((n_assets,), jnp.int64)
+
+    queue, agents_refused, pool_refused = jax.lax.cond(jnp.any(halted), run, skip)
+    return queue.replace(refused=queue.refused + pool_refused), agents_refused, pool_refused
+
+
+def reopening(queue: HaltQueue, halted: jax.Array) -> jax.Array:
+    """bool [A]: assets that were halted at the previous step and are not now."""
+    return queue.halted & ~halted
+
+
+def release(queue, reopen, ledger, worst_market, params, pool_account) -> tuple[Queued, jax.Array]:
+    """The queue of reopening assets, agents' orders checked again against ``ledger``.
+
+    An agent's queued order is kept if it, filled in full at its worst price
+    (its limit; ``worst_market`` int64 [A] for a market buy), keeps the owner
+    within ``params.risk`` after the worst case of all its earlier queued
+    orders on the same side (cash over every asset, position per asset).
+    Returns (the released orders, agents' orders refused int64 []).
+    """
+    n_assets, cap = queue.side.shape
+
+    def check():
+        side, price, qty, owner = (x.reshape(-1) for x in (queue.side, queue.price, queue.qty,
+                                                          queue.owner))
+        asset = jnp.repeat(jnp.arange(n_assets, dtype=jnp.int32), cap)
+        live = (side != 0) & jnp.repeat(reopen, cap)
+        agent = live & (owner >= 0) & (owner < pool_account)
+        own = jnp.clip(owner, 0, pool_account)
+        worst = jnp.where(price > 0, price, worst_market[asset])
+        cost = notional(qty, worst, params.tick_value)
+        buys = agent & (side > 0)
+        spent = _earlier_sum(own, jnp.where(buys, cost + fee(cost, params.fee_bps), 0))
+        pos_key = (own * n_assets + asset) * 2 + (side > 0)
+        moved = side * _earlier_sum(pos_key, jnp.where(agent, qty, 0))
+        ok = _within_limits(ledger.cash[own] - spent, ledger.position[own, asset] + moved,
+                           params.risk, side, qty, worst, params.tick_value, params.fee_bps)
+        keep = live & (ok | ~agent)
+        return keep.reshape(n_assets, cap), jnp.sum(agent & ~ok, dtype=jnp.int64)
+
+    def none():
+        return jnp.zeros((n_assets, cap), bool), jnp.zeros((), jnp.int64)
+
+    keep, refused = jax.lax.cond(jnp.any(reopen), check, none)
+    released = Queued(side=jnp.where(keep, queue.side, 0), price=jnp.where(keep, queue.price, 0),
+                      qty=jnp.where(keep, queue.qty, 0), owner=queue.owner, reopen=reopen)
+    return released, refused
+
+
+def _earlier_sum(key: jax.Array, value: jax.Array) -> jax.Array:
+    """int64 [n]: ``value`` (>= 0) summed over earlier entries with the same ``key``."""
+    order = jnp.argsort(key, stable=True)
+    k, v = key[order], value[order]
+    before = jnp.cumsum(v) - v
+    start = jnp.concatenate([jnp.ones((1,), bool), k[1:] != k[:-1]])
+    base = jax.lax.cummax(jnp.where(start, before, 0))
+    return jnp.zeros_like(value).at[order].set(before - base)
+
+
+def drain(queue: HaltQueue, reopen: jax.Array, halted: jax.Array) -> HaltQueue:
+    """The queue after this step: reopened assets emptied, ``halted`` remembered."""
+    empty = reopen[:, None]
+    return queue.replace(side=jnp.where(empty, 0, queue.side),
+                         price=jnp.where(empty, 0, queue.price),
+                         qty=jnp.where(empty, 0, queue.qty),
+                         owner=jnp.where(empty, -1, queue.owner),
+                         count=jnp.where(reopen, 0, queue.count), halted=halted)
+
+
+def worst_call_price(books: BookState, queued: Queued, last_price: jax.Array) -> jax.Array:
+    """int64 [A]: no CDA reopening call can clear above this (last price or any limit)."""
+    top = jnp.maximum(jnp.max(books.price, axis=(1, 2)), jnp.max(queued.price, axis=1))
+    return jnp.maximum(top, last_price)
+
+
+def _within_limits(cash, position, limits: RiskLimits, side, qty, worst_price, tick_value,
+                   fee_bps) -> jax.Array:
+    """bool: each order, filled in full at ``worst_price`` ticks, keeps its owner within limits
+    (``cash``, ``position``: the owner's, broadcast against the orders)."""
+    cost = notional(qty, worst_price, tick_value)
+    cash_ok = jnp.where(side > 0, cash - cost - fee(cost, fee_bps) >= limits.min_cash, True)
+    new_pos = position + side * qty
+    return (cash_ok & (jnp.abs(new_pos) <= limits.max_position)
+            & (limits.allow_short | (new_pos >= 0)))
