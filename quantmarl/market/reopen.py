@@ -27,15 +27,17 @@ def call_price(side: jax.Array, price: jax.Array, qty: jax.Array, last: jax.Arra
     """int64 []: the price maximising executable volume over orders [n] (no band).
 
     Ties: least ``|demand - supply|``, then closest to ``last``, then lower;
-    ``last`` when nothing can trade. Candidates are every limit and ``last``
-    (volume and imbalance are constant between consecutive limits).
+    ``last`` when nothing can trade. Candidates are ``last`` and every limit and
+    its neighbours (demand only drops just above a buy limit, supply only rises at
+    a sell limit, so every interval of equal volume and imbalance ends at one).
     """
     valid = ((side == 1) | (side == -1)) & (qty > 0) & (price >= 0)
     buy, sell = valid & (side == 1), valid & (side == -1)
     q = jnp.where(valid, qty, 0)
     mkt_b = jnp.sum(jnp.where(buy & (price == 0), q, 0))
     mkt_s = jnp.sum(jnp.where(sell & (price == 0), q, 0))
-    cand = jnp.concatenate([jnp.where(valid & (price > 0), price, last), last[None]])
+    lim = jnp.where(valid & (price > 0), price, last)
+    cand = jnp.concatenate([lim, jnp.maximum(lim - 1, 1), lim + 1, last[None]])
     bp = jnp.where(buy & (price > 0), price, 0)
     sp = jnp.where(sell & (price > 0), price, _BIG)
     ob, os_ = jnp.argsort(bp), jnp.argsort(sp)

@@ -1,0 +1,229 @@
+"""Halts queue orders and reopen with a call auction; nothing is dropped silently.
+
+A hand-built market (three learners, no other flow): a 10% flash crash over two
+steps trips the breaker at step 2 (its target ``floor(10,000 * (1 - 0.05))`` is
+9,499 in floating point; threshold 3%), the
+asset is halted at steps 3 and 4 and reopens at step 5. The queue, the
+reopening price and every fill are checked against hand-computed values and
+the pure-Python call auction (:func:`quantmarl.testing.refauction.ref_clear`).
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from quantmarl.book.state import ASK, BID
+from quantmarl.events import breaker_rules, flash_crash, make_schedule
+from quantmarl.market import (
+    ActionKind,
+    MarketConfig,
+    Rejection,
+    SmartActions,
+    default_params,
+    reset,
+    run,
+    step,
+)
+from quantmarl.market.accounting import RiskLimits, fee, new_ledger
+from quantmarl.market.halt_queue import empty_queue, enqueue, release
+from quantmarl.market.reopen import call_price
+from quantmarl.testing.refauction import ref_clear
+
+POOL = 3  # the background account of the hand-built market (three learners)
+M, L, Q, H = ActionKind.MARKET, ActionKind.LIMIT, ActionKind.QUOTE, ActionKind.HOLD
+
+
+def _config(mode):
+    return MarketConfig(n_smart=3, reactive=(), background_orders=0, clearing=mode,
+                        book_capacity=16, halt_queue=7, history=8, max_events=2,
+                        episode_length=10)
+
+
+def _params(config):
+    return default_params(config).replace(
+        schedule=make_schedule([flash_crash(0.1, 2, 2)], capacity=config.max_events),
+        breaker=breaker_rules(0.03, window=1, halt_steps=3, history_len=config.history))
+
+
+def _acts(*rows):
+    """rows of (kind, side, offset, qty, offset2, qty2), one per learner."""
+    cols = list(zip(*rows, strict=True))
+    i64 = lambda c: jnp.asarray(c, jnp.int64)  # noqa: E731
+    return SmartActions(kind=jnp.asarray(cols[0], jnp.int32), side=i64(cols[1]),
+                        offset=i64(cols[2]), qty=i64(cols[3]), offset2=i64(cols[4]),
+                        qty2=i64(cols[5]), asset=jnp.zeros((3,), jnp.int32))
+
+
+HOLD = (H, 0, 0, 0, 0, 0)
+SCRIPT = [
+    (HOLD, HOLD, HOLD),
+    (HOLD, HOLD, HOLD),
+    ((L, 1, -400, 10, 0, 0), HOLD, HOLD),  # buys 10 @ 10,400 into the crash: trips the breaker
+    ((L, 1, 50, 6, 0, 0), (L, -1, -20, 4, 0, 0), (M, -1, 0, 3, 0, 0)),  # halted: queued
+    ((L, 1, 0, 2, 0, 0), (L, -1, 30, 5, 0, 0), (Q, 0, 10, 2, 10, 2)),  # halted: one too many
+    (HOLD, HOLD, HOLD),  # reopening
+]
+# the queue after step 4: the crash's last burst (9,024 = floor(9,499 * 0.95), size: the 6
+# lots bid at or above it, plus one), then the learners' orders in account order, priced
+# from the last price 9,499
+QUEUE = [(-1, 9024, 7, POOL), (1, 9449, 6, 0), (-1, 9479, 4, 1), (-1, 0, 3, 2),
+         (1, 9499, 2, 0), (-1, 9529, 5, 1), (1, 9489, 2, 2)]
+
+
+def _run(mode):
+    config = _config(mode)
+    params = _params(config)
+    run_step = jax.jit(step, static_argnames="config")
+    states, records = [reset(jax.random.key(0), config, params)], []
+    for t, acts in enumerate(SCRIPT):
+        state, rec = run_step(jax.random.key(t), states[-1], _acts(*acts), config, params)
+        states.append(state)
+        records.append(jax.tree.map(np.asarray, rec))
+    return config, params, states, records
+
+
+@pytest.fixture(scope="module", params=["auction", "cda"])
+def market(request):
+    return request.param, *_run(request.param)
+
+
+def test_the_crash_halts_and_every_order_for_the_halted_asset_queues(market):
+    mode, config, _, states, recs = market
+    assert [bool(r.halted[0]) for r in recs] == [False, False, False, True, True, False]
+    assert int(recs[2].close[0]) == 9499 and int(recs[2].volume[0]) == 10
+    assert [int(r.volume[0]) for r in recs[3:5]] == [0, 0]  # nothing trades while halted
+    assert [int(r.queued[0]) for r in recs] == [0, 0, 0, 4, 7, 0]
+    q = states[5].halt_queue
+    got = [(int(q.side[0, i]), int(q.price[0, i]), int(q.qty[0, i]), int(q.owner[0, i]))
+           for i in range(int(q.count[0]))]
+    assert got == QUEUE
+    # the quote's ask did not fit: refused and counted; nothing else was refused
+    assert [int(r.rejected[Rejection.QUEUE_FULL]) for r in recs] == [0, 0, 0, 0, 1, 0]
+    assert sum(int(r.rejected.sum()) for r in recs) == 1
+    assert all(int(r.queue_refused.sum()) == 0 for r in recs)
+
+
+def test_reopening_call_matches_the_reference_auction(market):
+    mode, config, params, states, recs = market
+    before, after, rec = states[5], states[6], recs[5]
+    side, price, qty, owner = (list(x) for x in zip(*QUEUE, strict=True))
+    if mode == "cda":  # resting orders take part first: the crash's leftover ask (1 lot)
+        book = before.books
+        assert int(book.count[0, BID]) == 0 and int(book.count[0, ASK]) == 1
+        rest = (-1, int(book.price[0, ASK, 0]), int(book.qty[0, ASK, 0]),
+                int(book.owner[0, ASK, 0]))
+        assert rest == (-1, 9499, 1, POOL)
+        side, price, qty, owner = ([r, *x] for r, x in zip(rest, (side, price, qty, owner),
+                                                              strict=True))
+    ref = ref_clear(side, price, qty, 9499, band=config.auction_band)
+    assert (ref["price"], ref["volume"]) == (9449, 10)  # by hand: D = S = 10 at 9,449
+    assert bool(rec.reopened[0]) and not recs[4].reopened.any()
+    assert int(rec.close[0]) == int(rec.open[0]) == 9449 and int(rec.volume[0]) == 10
+    # every account's cash and position move exactly by its fills at the one price
+    cash = np.zeros(config.n_accounts, np.int64)
+    pos = np.zeros(config.n_accounts, np.int64)
+    for s, f, o in zip(side, ref["filled"], owner, strict=True):
+        value = f * 9449
+        cash[o] += -s * value - int(fee(jnp.asarray(value), params.fee_bps))
+        pos[o] += s * f
+    np.testing.assert_array_equal(np.asarray(after.ledger.cash - before.ledger.cash), cash)
+    np.testing.assert_array_equal(np.asarray(after.ledger.position - before.ledger.position)[:, 0],
+                                  pos)
+    assert int(after.ledger.fees_collected - before.ledger.fees_collected) == -cash.sum()
+    # nothing lost: every queued lot executed, rests (CDA) or was left unexecuted (auction)
+    left = [q - f for q, f in zip(qty, ref["filled"], strict=True)]
+    assert sum(ref["filled"]) + sum(left) == sum(qty)
+    assert int(rec.best_ask[0]) == 9479 and int(rec.best_bid[0]) == 0  # uncrossed
+    if mode == "cda":  # unexecuted limits rest, the crash's ask keeps its time priority
+        book = after.books
+        asks = [(int(book.price[0, ASK, i]), int(book.qty[0, ASK, i]), int(book.owner[0, ASK, i]))
+                for i in range(int(book.count[0, ASK]) - 1, -1, -1)]  # best first
+        assert asks == [(9479, 4, 1), (9499, 1, POOL), (9529, 5, 1)]
+        ids = np.asarray(book.order_id[0, ASK, : int(book.count[0, ASK])])
+        assert len(set(ids.tolist())) == len(ids) and int(book.count[0, BID]) == 0
+    assert not after.halt_queue.count.any()
+
+
+def test_conservation_holds_through_the_halt(market):
+    _, _, _, states, _ = market
+    cash0, pos0 = (np.asarray(x) for x in states[0].ledger.totals())
+    for st in states[1:]:
+        cash, pos = (np.asarray(x) for x in st.ledger.totals())
+        assert cash == cash0 and np.array_equal(pos, pos0)
+
+
+def test_enqueue_keeps_arrival_order_and_counts_what_does_not_fit():
+    queue = empty_queue(2, 4)
+    flat = tuple(jnp.asarray(x, t) for x, t in (([1, -1, 1, 0, -1], jnp.int64),
+                                                ([100, 0, 99, 0, 101], jnp.int64),
+                                                ([5, 6, 7, 0, 8], jnp.int64),
+                                                ([0, 0, 1, 0, 0], jnp.int32)))
+    owners = jnp.asarray([0, 0, 1, 1, 2], jnp.int32)
+    pool = type("Pool", (), {})()
+    pool.side = jnp.asarray([[-1, 1, 1], [0, -1, 0]], jnp.int64)  # column 0: the burst
+    pool.price = jnp.asarray([[90, 98, 97], [0, 102, 0]], jnp.int64)
+    pool.qty = jnp.asarray([[9, 1, 2], [0, 3, 0]], jnp.int64)
+    halted = jnp.asarray([True, False])
+    q, agents, pooled = enqueue(queue, flat, owners, pool, halted, 3)
+    # asset 0: burst, agents 0, 0 and 2, then the pool: 6 orders, 4 fit
+    assert q.side[0].tolist() == [-1, 1, -1, -1] and q.qty[0].tolist() == [9, 5, 6, 8]
+    assert q.owner[0].tolist() == [3, 0, 0, 2] and q.count.tolist() == [4, 0]
+    assert int(agents) == 0 and pooled.tolist() == [2, 0] and q.refused.tolist() == [2, 0]
+    q2, agents2, pooled2 = enqueue(q, flat, owners, pool, halted, 3)  # full: all six refused
+    assert int(agents2) == 3 and pooled2.tolist() == [3, 0] and q2.refused.tolist() == [5, 0]
+    assert not q2.side[1].any()  # the trading asset queues nothing
+
+
+def test_release_checks_queued_orders_cumulatively_against_the_ledger():
+    queue = empty_queue(1, 4).replace(
+        side=jnp.asarray([[1, 1, 1, -1]], jnp.int64), price=jnp.asarray([[100, 0, 100, 0]]),
+        qty=jnp.asarray([[4, 4, 4, 9]], jnp.int64), owner=jnp.asarray([[0, 0, 0, 1]], jnp.int32),
+        count=jnp.asarray([4], jnp.int32))
+    params = default_params(MarketConfig()).replace(
+        fee_bps=jnp.asarray(0, jnp.int64),
+        risk=RiskLimits(min_cash=jnp.asarray(0, jnp.int64), max_position=jnp.asarray(100,
+                        jnp.int64), allow_short=jnp.asarray(False)))
+    ledger = new_ledger(jnp.asarray([1000, 0, 0], jnp.int64), jnp.asarray([[0], [5], [0]]))
+    # cash 1,000 covers 4 lots at 100 twice (the market buy's worst price is 110): the
+    # first and the market buy (400 + 440) fit, the third does not (840 + 400 > 1,000);
+    # account 1 holds 5 lots and may not sell 9 (no shorts)
+    out, refused = release(queue, jnp.asarray([True]), ledger, jnp.asarray([110]), params, 2)
+    assert out.side.tolist() == [[1, 1, 0, 0]] and int(refused) == 2
+    none, zero = release(queue, jnp.asarray([False]), ledger, jnp.asarray([110]), params, 2)
+    assert not none.side.any() and int(zero) == 0
+
+
+def test_call_price_matches_the_reference():
+    rng = np.random.default_rng(0)
+    price_of = jax.jit(call_price)
+    for _ in range(60):
+        n = 12
+        side = rng.choice([-1, 1], n)
+        price = np.where(rng.random(n) < 0.2, 0, rng.integers(60, 91, n) + rng.integers(0, 2) * 30)
+        qty = rng.integers(1, 9, n)
+        got = int(price_of(*(jnp.asarray(x, jnp.int64) for x in (side, price, qty)),
+                           jnp.asarray(100, jnp.int64)))
+        assert got == ref_clear(side, price, qty, 100, band=60)["price"], (side, price, qty)
+
+
+def test_without_halts_the_queue_changes_nothing():
+    """Breaker off (a crash still runs): the queue stays empty and its capacity (which
+    also spaces the CDA order ids) leaves every record unchanged."""
+    recs = []
+    for cap in (1, 64):
+        config = MarketConfig(n_smart=0, reactive=(("market_maker", 1), ("noise", 4)),
+                              background_orders=8, clearing="cda", book_capacity=16, history=4,
+                              halt_queue=cap, max_events=2, episode_length=20)
+        params = default_params(config).replace(
+            schedule=make_schedule([flash_crash(0.1, 3, 5)], capacity=config.max_events))
+        state, rec = run(jax.random.key(5), config, params)
+        assert not state.halt_queue.count.any() and not state.halt_queue.refused.any()
+        recs.append(rec)
+    a, b = recs
+    assert not a.reopened.any() and not a.queued.any() and not a.queue_refused.any()
+    assert int(a.rejected[:, Rejection.QUEUE_FULL].sum()) == 0 and int(a.volume.sum()) > 0
+    chex.assert_trees_all_equal(a, b)
