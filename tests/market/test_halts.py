@@ -227,3 +227,44 @@ def test_without_halts_the_queue_changes_nothing():
     assert not a.reopened.any() and not a.queued.any() and not a.queue_refused.any()
     assert int(a.rejected[:, Rejection.QUEUE_FULL].sum()) == 0 and int(a.volume.sum()) > 0
     chex.assert_trees_all_equal(a, b)
+
+
+def test_cda_call_leaves_an_uncrossed_book_and_loses_no_lot():
+    """Random books and queues (limits far beyond the kernel's band included): after the
+    call the book is uncrossed, sorted, and every lot is filled, resting or refused."""
+    from quantmarl.book.cda import process
+    from quantmarl.book.state import empty_book
+    from quantmarl.market.halt_queue import Queued
+    from quantmarl.market.reopen import call_books
+
+    config = MarketConfig(n_smart=4, reactive=(), halt_queue=8, book_capacity=6,
+                          clearing="cda", auction_band=8)
+    params = default_params(config)
+    ledger = new_ledger(jnp.zeros(5, jnp.int64), jnp.zeros((5, 1), jnp.int64))
+    rng = np.random.default_rng(1)
+    call = jax.jit(lambda b, q: call_books(b, q, jnp.asarray([1000]), ledger, params, config,
+                                           jnp.asarray(10_000, jnp.int64)))
+    fill = jax.jit(process)
+    for _ in range(25):
+        msgs = [[1, i, s, 1000 - s * int(rng.integers(1, 40)), int(rng.integers(1, 5)), 0]
+                for i, s in enumerate(rng.choice([-1, 1], 5))]
+        book = jax.tree.map(lambda x: x[None], fill(empty_book(6), jnp.asarray(msgs))[0])
+        side = rng.choice([-1, 1], 8)
+        price = np.where(rng.random(8) < 0.2, 0, 1000 + rng.integers(-60, 61, 8))
+        queued = Queued(side=jnp.asarray([side]), price=jnp.asarray([price]),
+                        qty=jnp.asarray([rng.integers(1, 6, 8)]),
+                        owner=jnp.asarray([rng.integers(0, 5, 8)], jnp.int32),
+                        reopen=jnp.asarray([True]))
+        new, res = call(book, queued)
+        n_bid, n_ask = (int(x) for x in new.count[0])
+        bids, asks = np.asarray(new.price[0, 0, :n_bid]), np.asarray(new.price[0, 1, :n_ask])
+        assert np.all(np.diff(bids) >= 0) and np.all(np.diff(asks) <= 0)  # worst .. best
+        if n_bid and n_ask:
+            assert bids[-1] < asks[-1], (bids, asks)
+        before = int(book.qty.sum()) + int(queued.qty.sum())
+        market_left = sum(int(q) for s, p, q in zip(side, price, queued.qty[0], strict=True)
+                          if p == 0)  # at most: a market remainder is discarded
+        full = int(new.rejections[0].sum() - book.rejections[0].sum())
+        moved = 2 * int(res.volume[0]) + int(new.qty.sum())
+        assert moved <= before and before - moved <= market_left + 5 * full
+        assert int(res.ledger.cash.sum()) == -int(res.ledger.fees_collected)
