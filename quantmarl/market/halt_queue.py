@@ -34,12 +34,15 @@ the taker fee; ``StepRecord.reopened`` flags the step.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 from flax import struct
 
 from quantmarl.book.state import BookState
 from quantmarl.market.accounting import Ledger, RiskLimits, fee, notional
+from quantmarl.market.rare import rare
 
 
 @struct.dataclass
@@ -93,6 +96,17 @@ def enqueue(queue, flat, owners, pool, halted, pool_account) -> tuple[HaltQueue,
     ``pool`` the per-asset orders [A, 1 + n_bg] (column 0 the stress burst).
     Returns (queue, agents' orders refused int64 [], pool/burst orders refused int64 [A]).
     """
+    queue, agents_refused, pool_refused = rare(
+        jnp.any(halted), partial(_enqueue, pool_account=pool_account), _no_enqueue,
+        queue, flat, owners, pool, halted)
+    return queue.replace(refused=queue.refused + pool_refused), agents_refused, pool_refused
+
+
+def _no_enqueue(queue, flat, owners, pool, halted):
+    return queue, jnp.zeros((), jnp.int64), jnp.zeros(halted.shape, jnp.int64)
+
+
+def _enqueue(queue, flat, owners, pool, halted, pool_account):
     side, price, qty, asset = flat
     cap = queue.side.shape[1]
     n_assets = halted.shape[0]
@@ -117,17 +131,10 @@ def enqueue(queue, flat, owners, pool, halted, pool_account) -> tuple[HaltQueue,
                 jnp.sum(refused & is_agent, dtype=jnp.int64),
                 jnp.sum(refused & ~is_agent, dtype=jnp.int64))
 
-    def run():
-        out = jax.vmap(add)(jnp.arange(n_assets), queue.side, queue.price, queue.qty,
-                            queue.owner, queue.count, pool.side, pool.price, pool.qty, halted)
-        return queue.replace(side=out[0], price=out[1], qty=out[2], owner=out[3],
-                             count=out[4]), jnp.sum(out[5]), out[6]
-
-    def skip():
-        return queue, jnp.zeros((), jnp.int64), jnp.zeros((n_assets,), jnp.int64)
-
-    queue, agents_refused, pool_refused = jax.lax.cond(jnp.any(halted), run, skip)
-    return queue.replace(refused=queue.refused + pool_refused), agents_refused, pool_refused
+    out = jax.vmap(add)(jnp.arange(n_assets), queue.side, queue.price, queue.qty,
+                        queue.owner, queue.count, pool.side, pool.price, pool.qty, halted)
+    return (queue.replace(side=out[0], price=out[1], qty=out[2], owner=out[3], count=out[4]),
+            jnp.sum(out[5]), out[6])
 
 
 def reopening(queue: HaltQueue, halted: jax.Array) -> jax.Array:
@@ -144,33 +151,37 @@ def release(queue, reopen, ledger, worst_market, params, pool_account) -> tuple[
     orders on the same side (cash over every asset, position per asset).
     Returns (the released orders, agents' orders refused int64 []).
     """
-    n_assets, cap = queue.side.shape
-
-    def check():
-        side, price, qty, owner = (x.reshape(-1) for x in (queue.side, queue.price, queue.qty,
-                                                          queue.owner))
-        asset = jnp.repeat(jnp.arange(n_assets, dtype=jnp.int32), cap)
-        live = (side != 0) & jnp.repeat(reopen, cap)
-        agent = live & (owner >= 0) & (owner < pool_account)
-        own = jnp.clip(owner, 0, pool_account)
-        worst = jnp.where(price > 0, price, worst_market[asset])
-        cost = notional(qty, worst, params.tick_value)
-        buys = agent & (side > 0)
-        spent = _earlier_sum(own, jnp.where(buys, cost + fee(cost, params.fee_bps), 0))
-        pos_key = (own * n_assets + asset) * 2 + (side > 0)
-        moved = side * _earlier_sum(pos_key, jnp.where(agent, qty, 0))
-        ok = _within_limits(ledger.cash[own] - spent, ledger.position[own, asset] + moved,
-                           params.risk, side, qty, worst, params.tick_value, params.fee_bps)
-        keep = live & (ok | ~agent)
-        return keep.reshape(n_assets, cap), jnp.sum(agent & ~ok, dtype=jnp.int64)
-
-    def none():
-        return jnp.zeros((n_assets, cap), bool), jnp.zeros((), jnp.int64)
-
-    keep, refused = jax.lax.cond(jnp.any(reopen), check, none)
+    keep, refused = rare(jnp.any(reopen), partial(_check, pool_account=pool_account),
+                         _no_check, queue, reopen, ledger, worst_market,
+                         (params.risk, params.tick_value, params.fee_bps))
     released = Queued(side=jnp.where(keep, queue.side, 0), price=jnp.where(keep, queue.price, 0),
                       qty=jnp.where(keep, queue.qty, 0), owner=queue.owner, reopen=reopen)
     return released, refused
+
+
+def _no_check(queue, reopen, ledger, worst_market, limits):
+    return jnp.zeros(queue.side.shape, bool), jnp.zeros((), jnp.int64)
+
+
+def _check(queue, reopen, ledger, worst_market, limits, pool_account):
+    risk, tick_value, fee_bps = limits
+    n_assets, cap = queue.side.shape
+    side, price, qty, owner = (x.reshape(-1) for x in (queue.side, queue.price, queue.qty,
+                                                      queue.owner))
+    asset = jnp.repeat(jnp.arange(n_assets, dtype=jnp.int32), cap)
+    live = (side != 0) & jnp.repeat(reopen, cap)
+    agent = live & (owner >= 0) & (owner < pool_account)
+    own = jnp.clip(owner, 0, pool_account)
+    worst = jnp.where(price > 0, price, worst_market[asset])
+    cost = notional(qty, worst, tick_value)
+    buys = agent & (side > 0)
+    spent = _earlier_sum(own, jnp.where(buys, cost + fee(cost, fee_bps), 0))
+    pos_key = (own * n_assets + asset) * 2 + (side > 0)
+    moved = side * _earlier_sum(pos_key, jnp.where(agent, qty, 0))
+    ok = _within_limits(ledger.cash[own] - spent, ledger.position[own, asset] + moved,
+                       risk, side, qty, worst, tick_value, fee_bps)
+    keep = live & (ok | ~agent)
+    return keep.reshape(n_assets, cap), jnp.sum(agent & ~ok, dtype=jnp.int64)
 
 
 def _earlier_sum(key: jax.Array, value: jax.Array) -> jax.Array:

@@ -5,11 +5,14 @@ uniform-price kernel (:func:`quantmarl.book.auction.clear`) over the book's
 resting orders (best first per side, so time priority holds at equal prices)
 followed by the released queue; its reference is the exact volume-maximising
 price over every limit (:func:`call_price`), so the kernel's band never
-truncates the choice. Only assets that reopen take part (a ``lax.cond``
-skips the work on steps where none does).
+truncates the choice. Only assets that reopen take part, and the work is
+skipped on steps where none does, also under ``vmap``
+(:func:`~quantmarl.market.rare.rare`).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +21,7 @@ from quantmarl.book.auction import clear
 from quantmarl.book.state import FIRST_REJECTION, BookState, Status
 from quantmarl.market.accounting import Ledger, settle
 from quantmarl.market.halt_queue import Call, Queued
+from quantmarl.market.rare import rare
 
 _BIG = jnp.iinfo(jnp.int64).max
 _BOOK_FULL = int(Status.REJECTED_BOOK_FULL) - FIRST_REJECTION  # index in BookState.rejections
@@ -112,38 +116,36 @@ def call_books(
     ``ledger`` only gives the shapes of the call's ledger changes; rested queued
     orders get ids ``first_id + a * Q + slot`` (unused by this step's orders).
     """
+    zero = ledger.replace(cash=jnp.zeros_like(ledger.cash),
+                          position=jnp.zeros_like(ledger.position),
+                          fees_collected=jnp.zeros((), jnp.int64))
+    work = partial(_call_all, band=config.auction_band, pool=config.background_account)
+    return rare(jnp.any(queued.reopen), work, _no_call, books, queued, last_price, zero,
+                (params.tick_value, params.fee_bps), first_id)
+
+
+def _no_call(books, queued, last_price, zero, fees, first_id):
+    z = jnp.zeros(last_price.shape, jnp.int64)
+    return books, Call(price=last_price, volume=z, n_trades=z, ledger=zero,
+                       book_refusals=jnp.zeros((), jnp.int64))
+
+
+def _call_all(books, queued, last_price, zero, fees, first_id, band, pool):
     n_assets, cap_q = queued.side.shape
-    pool = config.background_account
-
-    def run():
-        ids = first_id + jnp.arange(n_assets * cap_q, dtype=jnp.int64).reshape(n_assets, cap_q)
-        out = jax.vmap(lambda *a: _one(*a, band=config.auction_band))(
-            books, queued.side, queued.price, queued.qty, queued.owner, queued.reopen,
-            last_price, ids)
-        new_books, price, volume, owner, side, filled, full = out
-        asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], side.shape)
-        zero = ledger.replace(cash=jnp.zeros_like(ledger.cash),
-                              position=jnp.zeros_like(ledger.position),
-                              fees_collected=jnp.zeros((), jnp.int64))
-        px = jnp.broadcast_to(price[:, None], side.shape).reshape(-1)
-        booked = settle(zero, owner.reshape(-1), asset.reshape(-1), side.reshape(-1),
-                        filled.reshape(-1), px,
-                        params.tick_value, jnp.full(side.size, params.fee_bps, jnp.int64))
-        agents_full = full & (queued.owner >= 0) & (queued.owner < pool)
-        return new_books, Call(price=price, volume=volume,
-                               n_trades=jnp.sum(filled > 0, axis=1).astype(jnp.int64),
-                               ledger=booked,
-                               book_refusals=jnp.sum(agents_full, dtype=jnp.int64))
-
-    def skip():
-        z = jnp.zeros((n_assets,), jnp.int64)
-        return books, Call(price=last_price, volume=z, n_trades=z,
-                           ledger=ledger.replace(cash=jnp.zeros_like(ledger.cash),
-                                                 position=jnp.zeros_like(ledger.position),
-                                                 fees_collected=jnp.zeros((), jnp.int64)),
-                           book_refusals=jnp.zeros((), jnp.int64))
-
-    return jax.lax.cond(jnp.any(queued.reopen), run, skip)
+    tick_value, fee_bps = fees
+    ids = first_id + jnp.arange(n_assets * cap_q, dtype=jnp.int64).reshape(n_assets, cap_q)
+    out = jax.vmap(partial(_one, band=band))(
+        books, queued.side, queued.price, queued.qty, queued.owner, queued.reopen,
+        last_price, ids)
+    new_books, price, volume, owner, side, filled, full = out
+    asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], side.shape)
+    px = jnp.broadcast_to(price[:, None], side.shape).reshape(-1)
+    booked = settle(zero, owner.reshape(-1), asset.reshape(-1), side.reshape(-1),
+                    filled.reshape(-1), px, tick_value, jnp.full(side.size, fee_bps, jnp.int64))
+    agents_full = full & (queued.owner >= 0) & (queued.owner < pool)
+    return new_books, Call(price=price, volume=volume,
+                           n_trades=jnp.sum(filled > 0, axis=1).astype(jnp.int64),
+                           ledger=booked, book_refusals=jnp.sum(agents_full, dtype=jnp.int64))
 
 
 def with_call(cleared, call: Call):

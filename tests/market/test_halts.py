@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from quantmarl.agents.background import BackgroundOrders
 from quantmarl.book.state import ASK, BID
 from quantmarl.events import breaker_rules, flash_crash, make_schedule
 from quantmarl.market import (
@@ -163,10 +164,9 @@ def test_enqueue_keeps_arrival_order_and_counts_what_does_not_fit():
                                                 ([5, 6, 7, 0, 8], jnp.int64),
                                                 ([0, 0, 1, 0, 0], jnp.int32)))
     owners = jnp.asarray([0, 0, 1, 1, 2], jnp.int32)
-    pool = type("Pool", (), {})()
-    pool.side = jnp.asarray([[-1, 1, 1], [0, -1, 0]], jnp.int64)  # column 0: the burst
-    pool.price = jnp.asarray([[90, 98, 97], [0, 102, 0]], jnp.int64)
-    pool.qty = jnp.asarray([[9, 1, 2], [0, 3, 0]], jnp.int64)
+    pool = BackgroundOrders(side=jnp.asarray([[-1, 1, 1], [0, -1, 0]], jnp.int64),  # col 0: burst
+                            price=jnp.asarray([[90, 98, 97], [0, 102, 0]], jnp.int64),
+                            qty=jnp.asarray([[9, 1, 2], [0, 3, 0]], jnp.int64))
     halted = jnp.asarray([True, False])
     q, agents, pooled = enqueue(queue, flat, owners, pool, halted, 3)
     # asset 0: burst, agents 0, 0 and 2, then the pool: 6 orders, 4 fit
@@ -199,15 +199,16 @@ def test_release_checks_queued_orders_cumulatively_against_the_ledger():
 
 def test_call_price_matches_the_reference():
     rng = np.random.default_rng(0)
-    price_of = jax.jit(call_price)
-    for _ in range(60):
-        n = 12
-        side = rng.choice([-1, 1], n)
-        price = np.where(rng.random(n) < 0.2, 0, rng.integers(60, 91, n) + rng.integers(0, 2) * 30)
-        qty = rng.integers(1, 9, n)
-        got = int(price_of(*(jnp.asarray(x, jnp.int64) for x in (side, price, qty)),
-                           jnp.asarray(100, jnp.int64)))
-        assert got == ref_clear(side, price, qty, 100, band=60)["price"], (side, price, qty)
+    cases, n = 60, 12  # all cases in one compiled call
+    side = rng.choice([-1, 1], (cases, n))
+    price = np.where(rng.random((cases, n)) < 0.2, 0,
+                     rng.integers(60, 91, (cases, n)) + rng.integers(0, 2, (cases, 1)) * 30)
+    qty = rng.integers(1, 9, (cases, n))
+    got = jax.jit(jax.vmap(call_price, in_axes=(0, 0, 0, None)))(
+        *(jnp.asarray(x, jnp.int64) for x in (side, price, qty)), jnp.asarray(100, jnp.int64))
+    for c in range(cases):
+        want = ref_clear(side[c], price[c], qty[c], 100, band=60)["price"]
+        assert int(got[c]) == want, (side[c], price[c], qty[c])
 
 
 def test_without_halts_the_queue_changes_nothing():
@@ -242,20 +243,31 @@ def test_cda_call_leaves_an_uncrossed_book_and_loses_no_lot():
     params = default_params(config)
     ledger = new_ledger(jnp.zeros(5, jnp.int64), jnp.zeros((5, 1), jnp.int64))
     rng = np.random.default_rng(1)
-    call = jax.jit(lambda b, q: call_books(b, q, jnp.asarray([1000]), ledger, params, config,
-                                           jnp.asarray(10_000, jnp.int64)))
-    fill = jax.jit(process)
-    for _ in range(25):
-        msgs = [[1, i, s, 1000 - s * int(rng.integers(1, 40)), int(rng.integers(1, 5)), 0]
-                for i, s in enumerate(rng.choice([-1, 1], 5))]
-        book = jax.tree.map(lambda x: x[None], fill(empty_book(6), jnp.asarray(msgs))[0])
-        side = rng.choice([-1, 1], 8)
-        price = np.where(rng.random(8) < 0.2, 0, 1000 + rng.integers(-60, 61, 8))
-        queued = Queued(side=jnp.asarray([side]), price=jnp.asarray([price]),
-                        qty=jnp.asarray([rng.integers(1, 6, 8)]),
-                        owner=jnp.asarray([rng.integers(0, 5, 8)], jnp.int32),
-                        reopen=jnp.asarray([True]))
-        new, res = call(book, queued)
+    cases = 25  # all cases in one compiled call: books built, then called, vmapped over cases
+    msgs = np.zeros((cases, 5, 6), np.int64)
+    for c in range(cases):
+        msgs[c] = [[1, i, s, 1000 - s * int(rng.integers(1, 40)), int(rng.integers(1, 5)), 0]
+                   for i, s in enumerate(rng.choice([-1, 1], 5))]
+    sides = rng.choice([-1, 1], (cases, 1, 8))
+    prices = np.where(rng.random((cases, 1, 8)) < 0.2, 0,
+                      1000 + rng.integers(-60, 61, (cases, 1, 8)))
+    queues = Queued(side=jnp.asarray(sides), price=jnp.asarray(prices),
+                    qty=jnp.asarray(rng.integers(1, 6, (cases, 1, 8))),
+                    owner=jnp.asarray(rng.integers(0, 5, (cases, 1, 8)), jnp.int32),
+                    reopen=jnp.ones((cases, 1), bool))
+
+    @jax.jit
+    @jax.vmap
+    def build_and_call(m, q):
+        book = jax.tree.map(lambda x: x[None], process(empty_book(6), m)[0])
+        return (book, *call_books(book, q, jnp.asarray([1000]), ledger, params, config,
+                                  jnp.asarray(10_000, jnp.int64)))
+
+    books, news, results = build_and_call(jnp.asarray(msgs), queues)
+    for c in range(cases):
+        book, new, res = (jax.tree.map(lambda x, c=c: x[c], t) for t in (books, news, results))
+        queued = jax.tree.map(lambda x, c=c: x[c], queues)
+        side, price = sides[c, 0], prices[c, 0]
         n_bid, n_ask = (int(x) for x in new.count[0])
         bids, asks = np.asarray(new.price[0, 0, :n_bid]), np.asarray(new.price[0, 1, :n_ask])
         assert np.all(np.diff(bids) >= 0) and np.all(np.diff(asks) <= 0)  # worst .. best
