@@ -11,10 +11,13 @@ queue cannot take is refused and counted: agents' as
 silently; resting orders of a continuous book stay (and may be cancelled or
 expire) during the halt.
 
-On the first step the asset is no longer halted, it *reopens*: the queued
-agent orders are checked again against the ledger of that step (each with
-the worst case of the owner's earlier queued orders on the same side, so
-limits hold; refusals count as ``Rejection.RISK_LIMIT``), then
+While queued, an agent's orders count against its risk limits like resting
+ones (:func:`~quantmarl.market.risk.queued_exposure`). On the first step the
+asset is no longer halted, it *reopens*: the queued agent orders are admitted
+again (:func:`release`: market buys priced at that step's worst price) within
+what the owner's resting orders and its orders still queued for other assets
+leave, each counted with the owner's earlier queued orders, so limits hold;
+refusals count as ``Rejection.RISK_LIMIT``. Then
 
 * auction mode: what is left joins the step's uniform-price auction ahead of
   the step's own orders (earlier, so first in time priority);
@@ -41,8 +44,9 @@ import jax.numpy as jnp
 from flax import struct
 
 from quantmarl.book.state import BookState
-from quantmarl.market.accounting import Ledger, RiskLimits, fee, notional
+from quantmarl.market.accounting import Ledger
 from quantmarl.market.rare import rare
+from quantmarl.market.risk import MAX_COST, buy_cost
 
 
 @struct.dataclass
@@ -142,29 +146,31 @@ def reopening(queue: HaltQueue, halted: jax.Array) -> jax.Array:
     return queue.halted & ~halted
 
 
-def release(queue, reopen, ledger, worst_market, params, pool_account) -> tuple[Queued, jax.Array]:
-    """The queue of reopening assets, agents' orders checked again against ``ledger``.
+def release(queue, reopen, room, worst_market, tick_value, fee_bps,
+            pool_account) -> tuple[Queued, jax.Array]:
+    """The queue of reopening assets, agents' orders admitted again within ``room``.
 
-    An agent's queued order is kept if it, filled in full at its worst price
-    (its limit; ``worst_market`` int64 [A] for a market buy), keeps the owner
-    within ``params.risk`` after the worst case of all its earlier queued
-    orders on the same side (cash over every asset, position per asset).
+    ``room`` (:class:`~quantmarl.market.risk.Room`) is what each account may still
+    commit besides the released orders (its resting orders and those still queued
+    for other assets already counted). An agent's queued order is kept if it, filled
+    in full at its worst price (its limit; ``worst_market`` int64 [A] ticks for a
+    market buy; fees at ``fee_bps``), fits in that room after all of the owner's
+    earlier queued orders (cash over every asset, lots per asset and side).
     Returns (the released orders, agents' orders refused int64 []).
     """
     keep, refused = rare(jnp.any(reopen), partial(_check, pool_account=pool_account),
-                         _no_check, queue, reopen, ledger, worst_market,
-                         (params.risk, params.tick_value, params.fee_bps))
+                         _no_check, queue, reopen, room, worst_market, (tick_value, fee_bps))
     released = Queued(side=jnp.where(keep, queue.side, 0), price=jnp.where(keep, queue.price, 0),
                       qty=jnp.where(keep, queue.qty, 0), owner=queue.owner, reopen=reopen)
     return released, refused
 
 
-def _no_check(queue, reopen, ledger, worst_market, limits):
+def _no_check(queue, reopen, room, worst_market, fees):
     return jnp.zeros(queue.side.shape, bool), jnp.zeros((), jnp.int64)
 
 
-def _check(queue, reopen, ledger, worst_market, limits, pool_account):
-    risk, tick_value, fee_bps = limits
+def _check(queue, reopen, room, worst_market, fees, pool_account):
+    tick_value, fee_bps = fees
     n_assets, cap = queue.side.shape
     side, price, qty, owner = (x.reshape(-1) for x in (queue.side, queue.price, queue.qty,
                                                       queue.owner))
@@ -172,26 +178,31 @@ def _check(queue, reopen, ledger, worst_market, limits, pool_account):
     live = (side != 0) & jnp.repeat(reopen, cap)
     agent = live & (owner >= 0) & (owner < pool_account)
     own = jnp.clip(owner, 0, pool_account)
-    worst = jnp.where(price > 0, price, worst_market[asset])
-    cost = notional(qty, worst, tick_value)
-    buys = agent & (side > 0)
-    spent = _earlier_sum(own, jnp.where(buys, cost + fee(cost, fee_bps), 0))
-    pos_key = (own * n_assets + asset) * 2 + (side > 0)
-    moved = side * _earlier_sum(pos_key, jnp.where(agent, qty, 0))
-    ok = _within_limits(ledger.cash[own] - spent, ledger.position[own, asset] + moved,
-                       risk, side, qty, worst, tick_value, fee_bps)
+    buy = agent & (side > 0)
+    q = jnp.where(agent, qty, 0)
+    cost, fits = buy_cost(jnp.where(buy, q, 0), jnp.where(price > 0, price, worst_market[asset]),
+                          tick_value, fee_bps)
+    est = jnp.where(buy, jnp.where(fits, cost.astype(jnp.float64), 2 * MAX_COST), 0.0)
+    spent_est = _earlier_sum(own, est)  # screen: no exact sum below can overflow
+    spent = _earlier_sum(own, jnp.where(buy & fits, cost, 0))
+    used = _earlier_sum((own * n_assets + asset) * 2 + (side > 0), q)
+    cash_ok = fits & (spent_est + est <= MAX_COST) & (spent + cost <= room.cash[own])
+    ok = jnp.where(side > 0, cash_ok & (used + q <= room.long[own, asset]),
+                   used + q <= room.short[own, asset])
     keep = live & (ok | ~agent)
     return keep.reshape(n_assets, cap), jnp.sum(agent & ~ok, dtype=jnp.int64)
 
 
 def _earlier_sum(key: jax.Array, value: jax.Array) -> jax.Array:
-    """int64 [n]: ``value`` (>= 0) summed over earlier entries with the same ``key``."""
+    """[n]: ``value`` summed over earlier entries with the same ``key`` (int64 sums are exact
+    where the group's sum fits, even if the running total over all groups wraps)."""
+    n = key.shape[0]
     order = jnp.argsort(key, stable=True)
     k, v = key[order], value[order]
     before = jnp.cumsum(v) - v
     start = jnp.concatenate([jnp.ones((1,), bool), k[1:] != k[:-1]])
-    base = jax.lax.cummax(jnp.where(start, before, 0))
-    return jnp.zeros_like(value).at[order].set(before - base)
+    first = jax.lax.cummax(jnp.where(start, jnp.arange(n), 0))  # each group's first entry
+    return jnp.zeros_like(value).at[order].set(before - before[first])
 
 
 def drain(queue: HaltQueue, reopen: jax.Array, halted: jax.Array) -> HaltQueue:
@@ -204,18 +215,10 @@ def drain(queue: HaltQueue, reopen: jax.Array, halted: jax.Array) -> HaltQueue:
                          count=jnp.where(reopen, 0, queue.count), halted=halted)
 
 
-def worst_call_price(books: BookState, queued: Queued, last_price: jax.Array) -> jax.Array:
-    """int64 [A]: no CDA reopening call can clear above this (last price or any limit)."""
+def worst_call_price(books: BookState, queued: HaltQueue | Queued,
+                     last_price: jax.Array) -> jax.Array:
+    """int64 [A]: no CDA reopening call of the ``queued`` orders (fields [A, Q]) can clear
+    above this (the last price or any limit)."""
     top = jnp.maximum(jnp.max(books.price, axis=(1, 2)), jnp.max(queued.price, axis=1))
     return jnp.maximum(top, last_price)
 
-
-def _within_limits(cash, position, limits: RiskLimits, side, qty, worst_price, tick_value,
-                   fee_bps) -> jax.Array:
-    """bool: each order, filled in full at ``worst_price`` ticks, keeps its owner within limits
-    (``cash``, ``position``: the owner's, broadcast against the orders)."""
-    cost = notional(qty, worst_price, tick_value)
-    cash_ok = jnp.where(side > 0, cash - cost - fee(cost, fee_bps) >= limits.min_cash, True)
-    new_pos = position + side * qty
-    return (cash_ok & (jnp.abs(new_pos) <= limits.max_position)
-            & (limits.allow_short | (new_pos >= 0)))

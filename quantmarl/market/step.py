@@ -42,13 +42,13 @@ from quantmarl.market.accounting import apply_deltas
 from quantmarl.market.clearing import Cleared, clear_auction, clear_cda
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
-from quantmarl.market.halt_queue import drain, enqueue, release, reopening, worst_call_price
+from quantmarl.market.halt_queue import drain, enqueue, reopening, worst_call_price
 from quantmarl.market.layout import by_asset, concat, flat, owners, per_asset
 from quantmarl.market.orders import agent_orders, background_orders, requoting, reviewing
 from quantmarl.market.pretrade import market_buy_bound, pretrade
 from quantmarl.market.reset import reset
 from quantmarl.market.smart import SmartActions, hold
-from quantmarl.market.state import MarketState, Rejection, StepRecord
+from quantmarl.market.state import MarketState, StepRecord
 
 __all__ = ["reset", "run", "step"]
 
@@ -88,9 +88,16 @@ def step(
     if config.clearing == "cda":  # traders who look again replace their resting orders
         k_arrival, k_review = jax.random.split(k_arrival)
         requote = requote | reviewing(k_review, params, config)
-    worst_buy = market_buy_bound(state, config, groups, bg,
-                                 burst_reference(state.last_price, fx, trading))
-    groups, refusals = pretrade(state, params, config, groups, trading, requote, worst_buy)
+    reopen = reopening(state.halt_queue, halted)
+    # the auction's band is centred on the burst's target or on bg_ref (see tie_ref below)
+    worst_buy = market_buy_bound(
+        state, config, groups, bg,
+        jnp.maximum(burst_reference(state.last_price, fx, trading), bg_ref),
+        state.halt_queue, reopen)
+    worst_queued = worst_buy if config.clearing == "auction" else jnp.where(
+        reopen, worst_call_price(state.books, state.halt_queue, state.last_price), worst_buy)
+    groups, refusals, queued = pretrade(state, params, config, groups, requote, worst_buy,
+                                        worst_queued, reopen)
     orders = flat(groups)
 
     side, price, qty, asset = orders
@@ -104,23 +111,15 @@ def step(
 
     queue, queue_full, pool_full = enqueue(state.halt_queue, orders, jnp.asarray(owners(config)),
                                            bg, halted, config.background_account)
-    reopen = reopening(state.halt_queue, halted)
     if config.clearing == "auction":
         # ties between equally good prices go to the burst's target, else to the price the
         # population's sentiment points at (not to the last price: no artificial stickiness)
         tie_ref = jnp.where(burst.side[:, 0] != 0, burst.reference, bg_ref)
-        queued, requeue_risk = release(state.halt_queue, reopen, state.ledger,
-                                       tie_ref + config.auction_band, params,
-                                       config.background_account)
         open_side = jnp.where(by_asset(halted, asset), 0, side)
         bg = bg.replace(side=jnp.where(halted[:, None], 0, bg.side))
         cleared = clear_auction(state, params, config, groups, (open_side, price, qty, asset), bg,
                                 tie_ref, queued)
     else:
-        queued, requeue_risk = release(state.halt_queue, reopen, state.ledger,
-                                       worst_call_price(state.books, state.halt_queue,
-                                                        state.last_price),
-                                       params, config.background_account)
         cleared = clear_cda(k_arrival, state, params, config, orders, requote, halted, bg, queued)
     ledger = apply_deltas(state.ledger, cleared.cash, cleared.position, cleared.fees)
 
@@ -136,7 +135,7 @@ def step(
     breaker, _ = update_breaker(state.breaker, new_last, t, params.breaker)
     rejected = jnp.concatenate([
         jnp.sum(~smart_valid, keepdims=True).astype(jnp.int64),
-        refusals.at[Rejection.RISK_LIMIT - 1].add(requeue_risk),
+        refusals,
         jnp.reshape(cleared.book_refusals, (1,)).astype(jnp.int64), queue_full[None]])
     queue = drain(queue, reopen, halted)
     record = _record(state, ledger, cleared, halted, fund, rejected, config,

@@ -32,6 +32,8 @@ from quantmarl.market import (
 from quantmarl.market.accounting import RiskLimits, fee, new_ledger
 from quantmarl.market.halt_queue import empty_queue, enqueue, release
 from quantmarl.market.reopen import call_price
+from quantmarl.market.risk import no_exposure
+from quantmarl.market.risk import room as risk_room
 from quantmarl.testing.refauction import ref_clear
 
 POOL = 3  # the background account of the hand-built market (three learners)
@@ -188,13 +190,23 @@ def test_release_checks_queued_orders_cumulatively_against_the_ledger():
         risk=RiskLimits(min_cash=jnp.asarray(0, jnp.int64), max_position=jnp.asarray(100,
                         jnp.int64), allow_short=jnp.asarray(False)))
     ledger = new_ledger(jnp.asarray([1000, 0, 0], jnp.int64), jnp.asarray([[0], [5], [0]]))
+    room = risk_room(ledger, params.risk, no_exposure(3, 1))
     # cash 1,000 covers 4 lots at 100 twice (the market buy's worst price is 110): the
     # first and the market buy (400 + 440) fit, the third does not (840 + 400 > 1,000);
     # account 1 holds 5 lots and may not sell 9 (no shorts)
-    out, refused = release(queue, jnp.asarray([True]), ledger, jnp.asarray([110]), params, 2)
+    fees = (params.tick_value, params.fee_bps)
+    out, refused = release(queue, jnp.asarray([True]), room, jnp.asarray([110]), *fees, 2)
     assert out.side.tolist() == [[1, 1, 0, 0]] and int(refused) == 2
-    none, zero = release(queue, jnp.asarray([False]), ledger, jnp.asarray([110]), params, 2)
+    none, zero = release(queue, jnp.asarray([False]), room, jnp.asarray([110]), *fees, 2)
     assert not none.side.any() and int(zero) == 0
+    # what the owner's other orders (resting, or queued for other assets) commit is left out:
+    # with 400 and 1 lot of a 5-lot limit already committed, only the first buy fits
+    committed = no_exposure(3, 1).replace(buy_cost=jnp.asarray([400, 0, 0], jnp.int64),
+                                          buy_qty=jnp.asarray([[95], [0], [0]], jnp.int64),
+                                          sell_qty=jnp.asarray([[0], [1], [0]], jnp.int64))
+    tight = risk_room(ledger, params.risk, committed)
+    out, refused = release(queue, jnp.asarray([True]), tight, jnp.asarray([110]), *fees, 2)
+    assert out.side.tolist() == [[1, 0, 0, 0]] and int(refused) == 3
 
 
 def test_call_price_matches_the_reference():
