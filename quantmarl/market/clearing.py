@@ -112,17 +112,15 @@ def clear_auction(
     cash = concat([c for c, _, _ in parts], axis=0)
     pos = concat([q for _, q, _ in parts], axis=0)
     fees = sum(f for _, _, f in parts)
-    bg_asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], bg.side.shape)
-    bg_cash, bg_pos, bg_fees = account_deltas(
-        bg.side.reshape(1, -1), filled_bg.reshape(1, -1),
-        jnp.broadcast_to(px[:, None], bg.side.shape).reshape(1, -1), bg_asset.reshape(1, -1),
-        n_assets, params.tick_value, params.fee_bps)
-    booked = settle(Ledger(concat([cash, bg_cash], axis=0), concat([pos, bg_pos], axis=0),
-                           fees + bg_fees), queued.owner.reshape(-1),
-                    jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None],
-                                     filled_q.shape).reshape(-1),
-                    queued.side.reshape(-1), filled_q.reshape(-1),
-                    jnp.broadcast_to(px[:, None], filled_q.shape).reshape(-1), params.tick_value,
+    # the pool (one account) and a reopening's queued orders (any owner): one scatter
+    rows = concat([queued.side, bg.side])
+    owner = concat([queued.owner, jnp.full(bg.side.shape, config.background_account, jnp.int32)])
+    asset_rows = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], rows.shape)
+    booked = settle(Ledger(concat([cash, jnp.zeros((1,), jnp.int64)], axis=0),
+                           concat([pos, jnp.zeros((1, n_assets), jnp.int64)], axis=0), fees),
+                    owner.reshape(-1), asset_rows.reshape(-1), rows.reshape(-1),
+                    concat([filled_q, filled_bg]).reshape(-1),
+                    jnp.broadcast_to(px[:, None], rows.shape).reshape(-1), params.tick_value,
                     params.fee_bps)
     return Cleared(
         books=None, cash=booked.cash, position=booked.position,
@@ -162,7 +160,7 @@ def clear_cda(
     gone = jax.vmap(partial(leaving, requote=requote, step=state.step, params=params,
                             config=config))(state.books)
     books = jax.vmap(lambda b, g: cancel_where(b, g)[0])(state.books, gone)
-    books, call = call_books(books, queued, state.last_price, state.ledger, params, config,
+    books, call = call_books(books, queued, state.last_price, config,
                              t * stride + m + n_assets * n_bg)
     rows = _arrivals(key, config, params, flat, halted, bg, t * stride)
     # the CDA kernel, one book per asset; fills logged in execution order
@@ -177,19 +175,26 @@ def clear_cda(
     valid = qty_f > 0
     taker_side = fills[..., FILL_TAKER_SIDE]
     fill_asset = jnp.broadcast_to(jnp.arange(n_assets)[:, None], qty_f.shape).astype(jnp.int32)
+    # one settlement for the reopening call (at its price, taker fee) and the fills
+    call_asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None],
+                                  call.side.shape)
     ledger = settle(
         state.ledger.replace(cash=jnp.zeros_like(state.ledger.cash),
                              position=jnp.zeros_like(state.ledger.position),
                              fees_collected=jnp.zeros((), jnp.int64)),
         jnp.concatenate([fills[..., FILL_TAKER_OWNER].reshape(-1),
-                         fills[..., FILL_MAKER_OWNER].reshape(-1)]).astype(jnp.int32),
-        jnp.concatenate([fill_asset.reshape(-1)] * 2),
-        jnp.concatenate([taker_side.reshape(-1), -taker_side.reshape(-1)]),
-        jnp.concatenate([qty_f.reshape(-1)] * 2),
-        jnp.concatenate([px_f.reshape(-1)] * 2),
+                         fills[..., FILL_MAKER_OWNER].reshape(-1),
+                         call.owner.reshape(-1)]).astype(jnp.int32),
+        jnp.concatenate([fill_asset.reshape(-1)] * 2 + [call_asset.reshape(-1)]),
+        jnp.concatenate([taker_side.reshape(-1), -taker_side.reshape(-1),
+                         call.side.reshape(-1)]),
+        jnp.concatenate([qty_f.reshape(-1)] * 2 + [call.filled.reshape(-1)]),
+        jnp.concatenate([px_f.reshape(-1)] * 2
+                        + [jnp.broadcast_to(call.price[:, None], call.side.shape).reshape(-1)]),
         params.tick_value,
         jnp.concatenate([jnp.full(qty_f.size, params.fee_bps),
-                         jnp.full(qty_f.size, params.maker_fee_bps)]).astype(jnp.int64))
+                         jnp.full(qty_f.size, params.maker_fee_bps),
+                         jnp.full(call.side.size, params.fee_bps)]).astype(jnp.int64))
     count = logs.count
     big = jnp.iinfo(jnp.int64).max
     traded = count > 0

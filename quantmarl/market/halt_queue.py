@@ -31,8 +31,9 @@ refusals count as ``Rejection.RISK_LIMIT``. Then
   to the last price, lower), found over every order's limit and used as the
   kernel's reference, so no unfilled buy and sell can still cross.
 
-Executions are booked through :func:`~quantmarl.market.accounting.settle` at
-the taker fee; ``StepRecord.reopened`` flags the step.
+Executions are booked at the taker fee by the settlement of the step's other
+executions (:func:`~quantmarl.market.accounting.settle`, one scatter for
+all); ``StepRecord.reopened`` flags the step.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import jax.numpy as jnp
 from flax import struct
 
 from quantmarl.book.state import BookState
-from quantmarl.market.accounting import Ledger
 from quantmarl.market.rare import rare
 from quantmarl.market.risk import MAX_COST, buy_cost
 
@@ -75,12 +75,15 @@ class Queued:
 
 @struct.dataclass
 class Call:
-    """A CDA reopening call auction's outcome (A assets, N accounts)."""
+    """A CDA reopening call auction's outcome (A assets; R = 2 * book capacity + Q orders per
+    asset, the book's resting orders first). Its executions are booked with the step's fills."""
 
     price: jax.Array  # int64 [A] ticks (the last price where nothing traded)
     volume: jax.Array  # int64 [A] lots
     n_trades: jax.Array  # int64 [A] orders executed (resting and queued)
-    ledger: Ledger  # cash [N], position [N, A] changes and fees [] of the call
+    owner: jax.Array  # int32 [A, R] account of each order of the call
+    side: jax.Array  # int64 [A, R] +1 buy, -1 sell, 0 none
+    filled: jax.Array  # int64 [A, R] lots executed at ``price``
     book_refusals: jax.Array  # int64 [] agents' queued orders a full book side refused
 
 

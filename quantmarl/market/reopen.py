@@ -19,7 +19,6 @@ import jax.numpy as jnp
 
 from quantmarl.book.auction import clear
 from quantmarl.book.state import FIRST_REJECTION, BookState, Status
-from quantmarl.market.accounting import Ledger, settle
 from quantmarl.market.halt_queue import Call, Queued
 from quantmarl.market.rare import rare
 
@@ -108,54 +107,45 @@ def _one(book, q_side, q_price, q_qty, q_owner, reopen, last, ids, band):
 
 
 def call_books(
-    books: BookState, queued: Queued, last_price: jax.Array, ledger: Ledger, params, config,
-    first_id: jax.Array,
+    books: BookState, queued: Queued, last_price: jax.Array, config, first_id: jax.Array,
 ) -> tuple[BookState, Call]:
     """Run the reopening call on every reopening asset's book [A].
 
-    ``ledger`` only gives the shapes of the call's ledger changes; rested queued
-    orders get ids ``first_id + a * Q + slot`` (unused by this step's orders).
+    Rested queued orders get ids ``first_id + a * Q + slot`` (unused by this step's orders).
     """
-    zero = ledger.replace(cash=jnp.zeros_like(ledger.cash),
-                          position=jnp.zeros_like(ledger.position),
-                          fees_collected=jnp.zeros((), jnp.int64))
     work = partial(_call_all, band=config.auction_band, pool=config.background_account)
-    return rare(jnp.any(queued.reopen), work, _no_call, books, queued, last_price, zero,
-                (params.tick_value, params.fee_bps), first_id)
+    return rare(jnp.any(queued.reopen), work, _no_call, books, queued, last_price, first_id)
 
 
-def _no_call(books, queued, last_price, zero, fees, first_id):
+def _no_call(books, queued, last_price, first_id):
     z = jnp.zeros(last_price.shape, jnp.int64)
-    return books, Call(price=last_price, volume=z, n_trades=z, ledger=zero,
-                       book_refusals=jnp.zeros((), jnp.int64))
+    rows = (last_price.shape[0], 2 * books.price.shape[-1] + queued.side.shape[1])
+    return books, Call(price=last_price, volume=z, n_trades=z,
+                       owner=jnp.full(rows, -1, jnp.int32), side=jnp.zeros(rows, jnp.int64),
+                       filled=jnp.zeros(rows, jnp.int64), book_refusals=jnp.zeros((), jnp.int64))
 
 
-def _call_all(books, queued, last_price, zero, fees, first_id, band, pool):
+def _call_all(books, queued, last_price, first_id, band, pool):
     n_assets, cap_q = queued.side.shape
-    tick_value, fee_bps = fees
     ids = first_id + jnp.arange(n_assets * cap_q, dtype=jnp.int64).reshape(n_assets, cap_q)
     out = jax.vmap(partial(_one, band=band))(
         books, queued.side, queued.price, queued.qty, queued.owner, queued.reopen,
         last_price, ids)
     new_books, price, volume, owner, side, filled, full = out
-    asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], side.shape)
-    px = jnp.broadcast_to(price[:, None], side.shape).reshape(-1)
-    booked = settle(zero, owner.reshape(-1), asset.reshape(-1), side.reshape(-1),
-                    filled.reshape(-1), px, tick_value, jnp.full(side.size, fee_bps, jnp.int64))
     agents_full = full & (queued.owner >= 0) & (queued.owner < pool)
     return new_books, Call(price=price, volume=volume,
                            n_trades=jnp.sum(filled > 0, axis=1).astype(jnp.int64),
-                           ledger=booked, book_refusals=jnp.sum(agents_full, dtype=jnp.int64))
+                           owner=owner.astype(jnp.int32), side=side, filled=filled,
+                           book_refusals=jnp.sum(agents_full, dtype=jnp.int64))
 
 
 def with_call(cleared, call: Call):
-    """``cleared`` (a :class:`~quantmarl.market.clearing.Cleared`) with the call's executions
-    added: it opened the step, at one price, before the continuous trades."""
+    """``cleared`` (a :class:`~quantmarl.market.clearing.Cleared`, whose ledger changes already
+    include the call's) with the call's prices and counts: it opened the step, at one price,
+    before the continuous trades."""
     called, cont = call.volume > 0, cleared.n_trades > 0
     px = call.price
     return cleared.replace(
-        cash=cleared.cash + call.ledger.cash, position=cleared.position + call.ledger.position,
-        fees=cleared.fees + call.ledger.fees_collected,
         open=jnp.where(called, px, cleared.open),
         high=jnp.where(called, jnp.where(cont, jnp.maximum(cleared.high, px), px), cleared.high),
         low=jnp.where(called, jnp.where(cont, jnp.minimum(cleared.low, px), px), cleared.low),
