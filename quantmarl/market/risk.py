@@ -1,5 +1,5 @@
 """Pre-trade risk arithmetic: an agent's orders are admitted only while *all* of them
-(resting ones included) could fill in full at their worst prices within its limits.
+(resting and queued ones included) could fill in full at their worst prices within its limits.
 
 The limits hold at every step because they are kept as an invariant. For every
 agent, with resting buy and sell lots ``B`` and ``S`` per asset and resting
