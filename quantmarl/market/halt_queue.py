@@ -44,7 +44,6 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from quantmarl.book.state import BookState
 from quantmarl.market.rare import rare
 from quantmarl.market.risk import MAX_COST, buy_cost
 
@@ -216,12 +215,3 @@ def drain(queue: HaltQueue, reopen: jax.Array, halted: jax.Array) -> HaltQueue:
                          qty=jnp.where(empty, 0, queue.qty),
                          owner=jnp.where(empty, -1, queue.owner),
                          count=jnp.where(reopen, 0, queue.count), halted=halted)
-
-
-def worst_call_price(books: BookState, queued: HaltQueue | Queued,
-                     last_price: jax.Array) -> jax.Array:
-    """int64 [A]: no CDA reopening call of the ``queued`` orders (fields [A, Q]) can clear
-    above this (the last price or any limit)."""
-    top = jnp.maximum(jnp.max(books.price, axis=(1, 2)), jnp.max(queued.price, axis=1))
-    return jnp.maximum(top, last_price)
-

@@ -42,7 +42,7 @@ from quantmarl.market.accounting import apply_deltas
 from quantmarl.market.clearing import Cleared, clear_auction, clear_cda
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
-from quantmarl.market.halt_queue import drain, enqueue, reopening, worst_call_price
+from quantmarl.market.halt_queue import drain, enqueue, reopening
 from quantmarl.market.layout import by_asset, concat, flat, owners, per_asset
 from quantmarl.market.orders import agent_orders, background_orders, requoting, reviewing
 from quantmarl.market.pretrade import market_buy_bound, pretrade
@@ -94,10 +94,7 @@ def step(
         state, config, groups, bg,
         jnp.maximum(burst_reference(state.last_price, fx, trading), bg_ref),
         state.halt_queue, reopen)
-    worst_queued = worst_buy if config.clearing == "auction" else jnp.where(
-        reopen, worst_call_price(state.books, state.halt_queue, state.last_price), worst_buy)
-    groups, refusals, queued = pretrade(state, params, config, groups, requote, worst_buy,
-                                        worst_queued, reopen)
+    groups, refusals, queued = pretrade(state, params, config, groups, requote, worst_buy, reopen)
     orders = flat(groups)
 
     side, price, qty, asset = orders
