@@ -11,6 +11,12 @@ queue cannot take is refused and counted: agents' as
 silently; resting orders of a continuous book stay (and may be cancelled or
 expire) during the halt.
 
+An account that requotes (a market maker, a learner's quote: see
+:func:`~quantmarl.market.orders.requoting`) and sends an order to a halted
+asset replaces its orders queued there (:func:`withdraw`, before the risk
+checks), as a requote cancels its resting orders: its queued quotes do not
+pile up.
+
 While queued, an agent's orders count against its risk limits like resting
 ones (:func:`~quantmarl.market.risk.queued_exposure`). On the first step the
 asset is no longer halted, it *reopens*: the queued agent orders are admitted
@@ -141,6 +147,38 @@ def _enqueue(queue, flat, owners, pool, halted, pool_account):
                         queue.owner, queue.count, pool.side, pool.price, pool.qty, halted)
     return (queue.replace(side=out[0], price=out[1], qty=out[2], owner=out[3], count=out[4]),
             jnp.sum(out[5]), out[6])
+
+
+def withdraw(queue: HaltQueue, flat, owners: jax.Array, requote: jax.Array,
+             halted: jax.Array) -> HaltQueue:
+    """The queue without the orders of requoting accounts (``requote`` bool [N]) on each halted
+    asset (``halted`` bool [A]) they send an order to this step: a requote replaces the
+    account's queued orders there as it cancels its resting ones (order kept otherwise).
+
+    ``flat`` is the agents' (side, price, qty, asset) [m] before the checks, ``owners`` int32
+    [m]. Runs only while some queue holds orders (:func:`~quantmarl.market.rare.rare`).
+    """
+    return rare(jnp.any(halted & (queue.count > 0)), _withdraw,
+                lambda q, *_: q, queue, flat, owners, requote, halted)
+
+
+def _withdraw(queue, flat, owners, requote, halted):
+    side, _, _, asset = flat
+    n_assets, cap = queue.side.shape
+    n = requote.shape[0]
+    sends = (side != 0) & requote[owners] & halted[jnp.clip(asset, 0, n_assets - 1)]
+    hit = jnp.zeros((n_assets, n + 1), bool).at[asset, owners].max(sends, mode="drop")
+    mine = hit[jnp.arange(n_assets)[:, None], jnp.where(queue.owner >= 0, queue.owner, n)]
+    keep = (queue.side != 0) & ~mine
+    at = jnp.where(keep, jnp.cumsum(keep, axis=1) - 1, cap)
+    rows = jnp.arange(n_assets)[:, None]
+
+    def pack(x, empty):
+        return jnp.full_like(x, empty).at[rows, at].set(x, mode="drop")
+
+    return queue.replace(side=pack(queue.side, 0), price=pack(queue.price, 0),
+                         qty=pack(queue.qty, 0), owner=pack(queue.owner, -1),
+                         count=jnp.sum(keep, axis=1, dtype=jnp.int32))
 
 
 def reopening(queue: HaltQueue, halted: jax.Array) -> jax.Array:

@@ -42,7 +42,7 @@ from quantmarl.market.accounting import apply_deltas
 from quantmarl.market.clearing import Cleared, clear_auction, clear_cda
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
-from quantmarl.market.halt_queue import drain, enqueue, reopening
+from quantmarl.market.halt_queue import drain, enqueue, reopening, withdraw
 from quantmarl.market.layout import by_asset, concat, flat, owners, per_asset
 from quantmarl.market.orders import agent_orders, background_orders, requoting, reviewing
 from quantmarl.market.pretrade import market_buy_bound, pretrade
@@ -88,6 +88,9 @@ def step(
     if config.clearing == "cda":  # traders who look again replace their resting orders
         k_arrival, k_review = jax.random.split(k_arrival)
         requote = requote | reviewing(k_review, params, config)
+    # a requote replaces the account's queued orders on the halted assets it sends orders to
+    state = state.replace(halt_queue=withdraw(state.halt_queue, flat(groups),
+                                              jnp.asarray(owners(config)), requote, halted))
     reopen = reopening(state.halt_queue, halted)
     # the auction's band is centred on the burst's target or on bg_ref (see tie_ref below)
     worst_buy = market_buy_bound(

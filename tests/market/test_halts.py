@@ -67,14 +67,14 @@ SCRIPT = [
     (HOLD, HOLD, HOLD),
     ((L, 1, -400, 10, 0, 0), HOLD, HOLD),  # buys 10 @ 10,400 into the crash: trips the breaker
     ((L, 1, 50, 6, 0, 0), (L, -1, -20, 4, 0, 0), (M, -1, 0, 3, 0, 0)),  # halted: queued
-    ((L, 1, 0, 2, 0, 0), (L, -1, 30, 5, 0, 0), (Q, 0, 10, 2, 10, 2)),  # halted: one too many
+    ((L, 1, 0, 2, 0, 0), (L, -1, 30, 5, 0, 0), (Q, 0, 10, 2, 10, 2)),  # halted: 2 requotes
     (HOLD, HOLD, HOLD),  # reopening
 ]
 # the queue after step 4: the crash's last burst (9,024 = floor(9,499 * 0.95), size: the 6
 # lots bid at or above it, plus one), then the learners' orders in account order, priced
-# from the last price 9,499
-QUEUE = [(-1, 9024, 7, POOL), (1, 9449, 6, 0), (-1, 9479, 4, 1), (-1, 0, 3, 2),
-         (1, 9499, 2, 0), (-1, 9529, 5, 1), (1, 9489, 2, 2)]
+# from the last price 9,499; learner 2's quote replaced its queued market sell (a requote)
+QUEUE = [(-1, 9024, 7, POOL), (1, 9449, 6, 0), (-1, 9479, 4, 1), (1, 9499, 2, 0),
+         (-1, 9529, 5, 1), (1, 9489, 2, 2), (-1, 9509, 2, 2)]
 
 
 def _run(mode):
@@ -104,9 +104,9 @@ def test_the_crash_halts_and_every_order_for_the_halted_asset_queues(market):
     got = [(int(q.side[0, i]), int(q.price[0, i]), int(q.qty[0, i]), int(q.owner[0, i]))
            for i in range(int(q.count[0]))]
     assert got == QUEUE
-    # the quote's ask did not fit: refused and counted; nothing else was refused
-    assert [int(r.rejected[Rejection.QUEUE_FULL]) for r in recs] == [0, 0, 0, 0, 1, 0]
-    assert sum(int(r.rejected.sum()) for r in recs) == 1
+    # the queue exactly full (the requote freed a slot): nothing was refused
+    assert [int(r.rejected[Rejection.QUEUE_FULL]) for r in recs] == [0] * 6
+    assert sum(int(r.rejected.sum()) for r in recs) == 0
     assert all(int(r.queue_refused.sum()) == 0 for r in recs)
 
 
@@ -123,9 +123,10 @@ def test_reopening_call_matches_the_reference_auction(market):
         side, price, qty, owner = ([r, *x] for r, x in zip(rest, (side, price, qty, owner),
                                                               strict=True))
     ref = ref_clear(side, price, qty, 9499, band=config.auction_band)
-    assert (ref["price"], ref["volume"]) == (9449, 10)  # by hand: D = S = 10 at 9,449
+    # by hand: D = 10 > S = 7 from 9,024 to 9,449 (the most volume), closest to 9,499
+    assert (ref["price"], ref["volume"]) == (9449, 7)
     assert bool(rec.reopened[0]) and not recs[4].reopened.any()
-    assert int(rec.close[0]) == int(rec.open[0]) == 9449 and int(rec.volume[0]) == 10
+    assert int(rec.close[0]) == int(rec.open[0]) == 9449 and int(rec.volume[0]) == 7
     # every account's cash and position move exactly by its fills at the one price
     cash = np.zeros(config.n_accounts, np.int64)
     pos = np.zeros(config.n_accounts, np.int64)
@@ -140,14 +141,16 @@ def test_reopening_call_matches_the_reference_auction(market):
     # nothing lost: every queued lot executed, rests (CDA) or was left unexecuted (auction)
     left = [q - f for q, f in zip(qty, ref["filled"], strict=True)]
     assert sum(ref["filled"]) + sum(left) == sum(qty)
-    assert int(rec.best_ask[0]) == 9479 and int(rec.best_bid[0]) == 0  # uncrossed
+    assert int(rec.best_ask[0]) == 9479 and int(rec.best_bid[0]) == 9449  # uncrossed
     if mode == "cda":  # unexecuted limits rest, the crash's ask keeps its time priority
         book = after.books
         asks = [(int(book.price[0, ASK, i]), int(book.qty[0, ASK, i]), int(book.owner[0, ASK, i]))
                 for i in range(int(book.count[0, ASK]) - 1, -1, -1)]  # best first
-        assert asks == [(9479, 4, 1), (9499, 1, POOL), (9529, 5, 1)]
-        ids = np.asarray(book.order_id[0, ASK, : int(book.count[0, ASK])])
-        assert len(set(ids.tolist())) == len(ids) and int(book.count[0, BID]) == 0
+        assert asks == [(9479, 4, 1), (9499, 1, POOL), (9509, 2, 2), (9529, 5, 1)]
+        assert int(book.count[0, BID]) == 1 and int(book.qty[0, BID, 0]) == 3  # 9,449's rest
+        ids = np.concatenate([np.asarray(book.order_id[0, s, : int(book.count[0, s])])
+                              for s in (BID, ASK)])
+        assert len(set(ids.tolist())) == len(ids)
     assert not after.halt_queue.count.any()
 
 
@@ -292,3 +295,28 @@ def test_cda_call_leaves_an_uncrossed_book_and_loses_no_lot():
         filled = np.asarray(res.filled[0])
         assert int(np.sum(np.asarray(res.side[0]) * filled)) == 0  # bought = sold at one price
         assert int(filled.sum()) == 2 * int(res.volume[0])
+
+
+@pytest.mark.parametrize("mode", ["auction", "cda"])
+def test_a_requote_replaces_the_accounts_queued_orders(mode):
+    """A learner quoting at every halted step keeps only its latest quote queued (counted once
+    against its limits); another learner's plain limit orders pile up as sent."""
+    config = _config(mode)
+    params = _params(config)
+    quote3, quote4 = (Q, 0, 10, 2, 10, 2), (Q, 0, 20, 3, 20, 3)
+    buy = (L, 1, 50, 1, 0, 0)
+    script = SCRIPT[:3] + [(quote3, buy, HOLD), (quote4, buy, HOLD)]
+    run_step = jax.jit(step, static_argnames="config")
+    state = reset(jax.random.key(0), config, params)
+    recs = []
+    for t, acts in enumerate(script):
+        state, rec = run_step(jax.random.key(t), state, _acts(*acts), config, params)
+        recs.append(rec)
+    assert [bool(r.halted[0]) for r in recs[3:]] == [True, True]
+    q = state.halt_queue
+    rows = [(int(q.side[0, i]), int(q.qty[0, i]), int(q.owner[0, i]))
+            for i in range(int(q.count[0]))]
+    agents = [r for r in rows if r[2] != POOL]
+    assert agents == [(1, 1, 1), (1, 3, 0), (-1, 3, 0), (1, 1, 1)]  # step 4's quote only
+    assert int(recs[-1].queued[0]) == len(rows)
+    assert sum(int(r.rejected.sum()) for r in recs) == 0
