@@ -50,6 +50,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from quantmarl.market.layout import flat
 from quantmarl.market.rare import rare
 from quantmarl.market.risk import MAX_COST, buy_cost
 
@@ -149,21 +150,23 @@ def _enqueue(queue, flat, owners, pool, halted, pool_account):
             jnp.sum(out[5]), out[6])
 
 
-def withdraw(queue: HaltQueue, flat, owners: jax.Array, requote: jax.Array,
+def withdraw(queue: HaltQueue, groups: tuple, owners, requote: jax.Array,
              halted: jax.Array) -> HaltQueue:
     """The queue without the orders of requoting accounts (``requote`` bool [N]) on each halted
     asset (``halted`` bool [A]) they send an order to this step: a requote replaces the
     account's queued orders there as it cancels its resting ones (order kept otherwise).
 
-    ``flat`` is the agents' (side, price, qty, asset) [m] before the checks, ``owners`` int32
-    [m]. Runs only while some queue holds orders (:func:`~quantmarl.market.rare.rare`).
+    ``groups`` are the agents' orders before the checks, ``owners`` (NumPy int32 [m]) their
+    accounts in flat order (:mod:`quantmarl.market.layout`). Runs only while a halted asset's
+    queue holds orders (:func:`~quantmarl.market.rare.rare`).
     """
-    return rare(jnp.any(halted & (queue.count > 0)), _withdraw,
-                lambda q, *_: q, queue, flat, owners, requote, halted)
+    return rare(jnp.any(halted & (queue.count > 0)), partial(_withdraw, owners=owners),
+                lambda q, *_: q, queue, groups, requote, halted)
 
 
-def _withdraw(queue, flat, owners, requote, halted):
-    side, _, _, asset = flat
+def _withdraw(queue, groups, requote, halted, owners):
+    side, _, _, asset = flat(groups)
+    owners = jnp.asarray(owners)
     n_assets, cap = queue.side.shape
     n = requote.shape[0]
     sends = (side != 0) & requote[owners] & halted[jnp.clip(asset, 0, n_assets - 1)]

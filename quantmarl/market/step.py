@@ -89,8 +89,8 @@ def step(
         k_arrival, k_review = jax.random.split(k_arrival)
         requote = requote | reviewing(k_review, params, config)
     # a requote replaces the account's queued orders on the halted assets it sends orders to
-    state = state.replace(halt_queue=withdraw(state.halt_queue, flat(groups),
-                                              jnp.asarray(owners(config)), requote, halted))
+    state = state.replace(halt_queue=withdraw(state.halt_queue, groups, owners(config), requote,
+                                              halted))
     reopen = reopening(state.halt_queue, halted)
     # the auction's band is centred on the burst's target or on bg_ref (see tie_ref below)
     worst_buy = market_buy_bound(
