@@ -26,7 +26,9 @@ equals ``|p - ref| > floor(ref * thr_ppm / 1e6)``, and the floor is computed
 by splitting ``ref`` into millions and a remainder, which cannot overflow for
 any int64 price.
 
-Halts. A trigger at step ``t`` sets ``halted_until = t + halt_steps``: the
+Halts. (The market queues orders for a halted asset and reopens it with a call
+auction: :mod:`quantmarl.market.halt_queue`.) A trigger at step ``t`` sets
+``halted_until = t + halt_steps``: the
 asset is halted on steps ``t .. t + halt_steps - 1`` (the trigger step
 included) and re-arms at ``t + halt_steps``. A halted asset cannot trigger
 again (the halt is not extended) and ``n_halts`` counts triggers only. The

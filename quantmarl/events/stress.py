@@ -60,7 +60,8 @@ def stress_burst(
         last_price: int64 [A] ticks.
         effects: this step's per-asset event effects (``sell_pressure``,
             ``buy_pressure`` fractions of the price per step).
-        halted: bool [A]; a halted asset gets no burst.
+        halted: bool [A]; a halted asset gets no burst (the market passes all
+            false and queues the bursts of halted assets instead).
         side, price, qty: int64 [A, M] this step's other orders per asset
             (price 0 = market order; side 0 where the slot is not for the asset).
         books: the continuous books (fields [A, ...]) whose resting orders also

@@ -32,10 +32,12 @@ from quantmarl.book.state import (
     BookState,
     MsgType,
 )
-from quantmarl.market.accounting import account_deltas, settle
+from quantmarl.market.accounting import Ledger, account_deltas, settle
 from quantmarl.market.config import MarketConfig, MarketParams
+from quantmarl.market.halt_queue import Queued
 from quantmarl.market.layout import by_asset, concat, owners, per_asset, unflat
 from quantmarl.market.orders import quoting_rows
+from quantmarl.market.reopen import call_books, with_call
 from quantmarl.market.state import MarketState
 
 
@@ -68,19 +70,23 @@ def clear_auction(
     flat: tuple[jax.Array, ...],
     bg: BackgroundOrders,
     ref_price: jax.Array,
+    queued: Queued,
 ) -> Cleared:
     """One uniform-price auction per asset (``ref_price`` int64 [A] breaks ties); nothing rests.
 
-    ``flat`` is the agents' orders flattened (:func:`~quantmarl.market.layout.flat`).
+    ``flat`` is the agents' orders flattened (:func:`~quantmarl.market.layout.flat`);
+    ``queued`` orders (a reopening's, [A, Q]) come first, then agents', then the pool's.
     """
     n_assets = config.n_assets
     side, price, qty, asset = flat
-    s = concat([per_asset(side, asset, n_assets, 0), bg.side])
-    p = concat([per_asset(price, asset, n_assets, 0), bg.price])
-    q = concat([per_asset(qty, asset, n_assets, 0), bg.qty])
+    s = concat([queued.side, per_asset(side, asset, n_assets, 0), bg.side])
+    p = concat([queued.price, per_asset(price, asset, n_assets, 0), bg.price])
+    q = concat([queued.qty, per_asset(qty, asset, n_assets, 0), bg.qty])
     res = jax.vmap(partial(clear, band=config.auction_band))(s, p, q, ref_price)
+    n_q = queued.side.shape[1]
     m = side.shape[0]
-    filled_agents = unflat(jnp.sum(res.filled[:, :m], axis=0), config)  # one asset per order
+    filled_q, filled_bg = res.filled[:, :n_q], res.filled[:, n_q + m :]
+    filled_agents = unflat(jnp.sum(res.filled[:, n_q : n_q + m], axis=0), config)  # one asset each
     traded = res.volume > 0
     px = jnp.where(traded, res.price, state.last_price)
     resid = q - res.filled
@@ -106,14 +112,19 @@ def clear_auction(
     cash = concat([c for c, _, _ in parts], axis=0)
     pos = concat([q for _, q, _ in parts], axis=0)
     fees = sum(f for _, _, f in parts)
-    bg_asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], bg.side.shape)
-    bg_cash, bg_pos, bg_fees = account_deltas(
-        bg.side.reshape(1, -1), res.filled[:, m:].reshape(1, -1),
-        jnp.broadcast_to(px[:, None], bg.side.shape).reshape(1, -1), bg_asset.reshape(1, -1),
-        n_assets, params.tick_value, params.fee_bps)
+    # the pool (one account) and a reopening's queued orders (any owner): one scatter
+    rows = concat([queued.side, bg.side])
+    owner = concat([queued.owner, jnp.full(bg.side.shape, config.background_account, jnp.int32)])
+    asset_rows = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None], rows.shape)
+    booked = settle(Ledger(concat([cash, jnp.zeros((1,), jnp.int64)], axis=0),
+                           concat([pos, jnp.zeros((1, n_assets), jnp.int64)], axis=0), fees),
+                    owner.reshape(-1), asset_rows.reshape(-1), rows.reshape(-1),
+                    concat([filled_q, filled_bg]).reshape(-1),
+                    jnp.broadcast_to(px[:, None], rows.shape).reshape(-1), params.tick_value,
+                    params.fee_bps)
     return Cleared(
-        books=None, cash=concat([cash, bg_cash], axis=0), position=concat([pos, bg_pos], axis=0),
-        fees=fees + bg_fees, open=px, high=px, low=px, close=px, volume=res.volume,
+        books=None, cash=booked.cash, position=booked.position,
+        fees=booked.fees_collected, open=px, high=px, low=px, close=px, volume=res.volume,
         n_trades=jnp.sum(res.filled > 0, axis=1).astype(jnp.int64),
         best_bid=best_bid, best_ask=best_ask, depth=jnp.stack([bid_depth, ask_depth], axis=1),
         book_refusals=jnp.zeros((), jnp.int64))
@@ -128,23 +139,29 @@ def clear_cda(
     requote: jax.Array,
     halted: jax.Array,
     bg: BackgroundOrders,
+    queued: Queued,
 ) -> Cleared:
     """Orders arrive in random order (``key``) at each asset's continuous book.
 
     First the resting orders of accounts that requote (bool [N]) and those past
-    ``params.order_lifetime`` are cancelled; a stress burst (the first
-    background slot) arrives first. ``halted`` bool [A] assets take no orders.
+    ``params.order_lifetime`` are cancelled; then reopening assets run their call
+    auction of the ``queued`` orders and the book (:mod:`quantmarl.market.reopen`);
+    a stress burst (the first background slot) arrives first. ``halted`` bool [A]
+    assets take no orders.
     """
     side, price, qty, asset = flat
     n_assets, n_bg = config.n_assets, bg.side.shape[1]
     m = side.shape[0]
-    stride = order_stride(config)  # order slots per step: ids encode the step
-    if stride < m + n_assets * n_bg:
-        raise ValueError(f"order_stride {stride} < {m + n_assets * n_bg} order slots per step")
+    stride = order_stride(config)  # order ids per step: ids encode the step
+    if stride < m + n_assets * (n_bg + config.halt_queue):
+        raise ValueError(f"order_stride {stride} < {m + n_assets * (n_bg + config.halt_queue)} "
+                         "order ids per step")
     t = state.step.astype(jnp.int64)
     gone = jax.vmap(partial(leaving, requote=requote, step=state.step, params=params,
                             config=config))(state.books)
     books = jax.vmap(lambda b, g: cancel_where(b, g)[0])(state.books, gone)
+    books, call = call_books(books, queued, state.last_price, config,
+                             t * stride + m + n_assets * n_bg)
     rows = _arrivals(key, config, params, flat, halted, bg, t * stride)
     # the CDA kernel, one book per asset; fills logged in execution order
     max_fills = 2 * rows.shape[1] + 2 * config.book_capacity  # resting + rested + one per taker
@@ -158,25 +175,32 @@ def clear_cda(
     valid = qty_f > 0
     taker_side = fills[..., FILL_TAKER_SIDE]
     fill_asset = jnp.broadcast_to(jnp.arange(n_assets)[:, None], qty_f.shape).astype(jnp.int32)
+    # one settlement for the reopening call (at its price, taker fee) and the fills
+    call_asset = jnp.broadcast_to(jnp.arange(n_assets, dtype=jnp.int32)[:, None],
+                                  call.side.shape)
     ledger = settle(
         state.ledger.replace(cash=jnp.zeros_like(state.ledger.cash),
                              position=jnp.zeros_like(state.ledger.position),
                              fees_collected=jnp.zeros((), jnp.int64)),
         jnp.concatenate([fills[..., FILL_TAKER_OWNER].reshape(-1),
-                         fills[..., FILL_MAKER_OWNER].reshape(-1)]).astype(jnp.int32),
-        jnp.concatenate([fill_asset.reshape(-1)] * 2),
-        jnp.concatenate([taker_side.reshape(-1), -taker_side.reshape(-1)]),
-        jnp.concatenate([qty_f.reshape(-1)] * 2),
-        jnp.concatenate([px_f.reshape(-1)] * 2),
+                         fills[..., FILL_MAKER_OWNER].reshape(-1),
+                         call.owner.reshape(-1)]).astype(jnp.int32),
+        jnp.concatenate([fill_asset.reshape(-1)] * 2 + [call_asset.reshape(-1)]),
+        jnp.concatenate([taker_side.reshape(-1), -taker_side.reshape(-1),
+                         call.side.reshape(-1)]),
+        jnp.concatenate([qty_f.reshape(-1)] * 2 + [call.filled.reshape(-1)]),
+        jnp.concatenate([px_f.reshape(-1)] * 2
+                        + [jnp.broadcast_to(call.price[:, None], call.side.shape).reshape(-1)]),
         params.tick_value,
         jnp.concatenate([jnp.full(qty_f.size, params.fee_bps),
-                         jnp.full(qty_f.size, params.maker_fee_bps)]).astype(jnp.int64))
+                         jnp.full(qty_f.size, params.maker_fee_bps),
+                         jnp.full(call.side.size, params.fee_bps)]).astype(jnp.int64))
     count = logs.count
     big = jnp.iinfo(jnp.int64).max
     traded = count > 0
     last_idx = jnp.maximum(count - 1, 0)
     _, ladder_qty = jax.vmap(partial(query.ladder, k=config.depth_levels))(books)
-    return Cleared(
+    return with_call(Cleared(
         books=books, cash=ledger.cash, position=ledger.position, fees=ledger.fees_collected,
         open=jnp.where(traded, px_f[:, 0], state.last_price),
         high=jnp.where(traded, jnp.max(jnp.where(valid, px_f, 0), axis=1), state.last_price),
@@ -185,13 +209,14 @@ def clear_cda(
                         state.last_price),
         volume=jnp.sum(qty_f, axis=1), n_trades=count,
         best_bid=jax.vmap(query.best_bid)(books), best_ask=jax.vmap(query.best_ask)(books),
-        depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals)
+        depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals), call)
 
 
 def order_stride(config: MarketConfig) -> int:
-    """Order ids per step in CDA mode (agents' slots, then background slots and the burst's):
-    an order's id is ``step * order_stride + slot``."""
-    return len(owners(config)) + config.n_assets * (config.background_orders + 1)
+    """Order ids per step in CDA mode (agents' slots, background slots and the burst's, then
+    a reopening's queued orders): an order's id is ``step * order_stride + slot``."""
+    return len(owners(config)) + config.n_assets * (config.background_orders + 1
+                                                    + config.halt_queue)
 
 
 def leaving(book: BookState, requote: jax.Array, step: jax.Array, params: MarketParams,

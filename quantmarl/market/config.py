@@ -51,6 +51,7 @@ class MarketConfig:
     history: int = 32  # past prices kept per asset (max lookback of reactive agents)
     max_events: int = 8  # rows of the event schedule (and of events injected into the state)
     depth_levels: int = 5  # price levels (CDA) or ticks (auction) summed into recorded depth
+    halt_queue: int = 256  # orders per asset queued while halted (market.halt_queue), 1..2048
     record_agent_trades: bool = True  # StepRecord carries per-agent executed lots [n_accounts, A]
     # JAX PRNG behind the reactive agents' draws (seeded from the step key): Philox-4x32
     # (Random123) is several times faster than threefry on CPU for 100k agents' draws
@@ -67,6 +68,7 @@ class MarketConfig:
         check_int("history", self.history, 2, 4096)
         check_int("max_events", self.max_events, 1, 1024)
         check_int("depth_levels", self.depth_levels, 1, 1024)
+        check_int("halt_queue", self.halt_queue, 1, 2048)
         check_bool("record_agent_trades", self.record_agent_trades)
         check_choice("agent_prng", self.agent_prng, AGENT_PRNGS)
         check_choice("clearing", self.clearing, CLEARING_MODES)

@@ -11,6 +11,7 @@ from quantmarl.events.circuit_breaker import init_breaker
 from quantmarl.events.schedule import empty_schedule
 from quantmarl.market.accounting import new_ledger
 from quantmarl.market.config import MarketConfig, MarketParams, validate_params
+from quantmarl.market.halt_queue import empty_queue
 from quantmarl.market.state import N_REJECTIONS, MarketState
 
 
@@ -56,4 +57,5 @@ def reset(key: jax.Array, config: MarketConfig, params: MarketParams) -> MarketS
         breaker=init_breaker(price, config.history),
         injected=empty_schedule(config.max_events),
         rejections=jnp.zeros((N_REJECTIONS,), jnp.int64),
+        halt_queue=empty_queue(a, config.halt_queue),
     )

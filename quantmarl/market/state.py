@@ -12,16 +12,18 @@ from quantmarl.book.state import BookState
 from quantmarl.events.circuit_breaker import CircuitBreakerState
 from quantmarl.events.schedule import EventSchedule
 from quantmarl.market.accounting import Ledger
+from quantmarl.market.halt_queue import HaltQueue
 
 
 class Rejection(enum.IntEnum):
     """Market-level reasons an agent's order was refused (counters index)."""
 
     INVALID_ACTION = 0  # malformed smart action
-    HALTED = 1  # asset halted by the circuit breaker
+    HALTED = 1  # none since halts queue orders (see QUEUE_FULL); kept so indices stay stable
     OUT_OF_BAND = 2  # limit price outside the limit-up/limit-down band
     RISK_LIMIT = 3  # would breach cash, position or short-selling limits
     BOOK = 4  # refused by the order book (CDA mode: book full, duplicate id, ...)
+    QUEUE_FULL = 5  # sent to a halted asset whose halt queue was full
 
 
 N_REJECTIONS = len(Rejection)
@@ -47,6 +49,7 @@ class MarketState:
     breaker: CircuitBreakerState
     injected: EventSchedule  # events injected at run time ([max_events] rows)
     rejections: jax.Array  # int64 [N_REJECTIONS] agent orders refused, by Rejection reason
+    halt_queue: HaltQueue  # orders waiting for halted assets to reopen ([A, config.halt_queue])
 
 
 @struct.dataclass
@@ -69,3 +72,6 @@ class StepRecord:
     agent_qty: jax.Array | None  # int64 [n_accounts, A] signed lots each account traded
     rejected: jax.Array  # int64 [N_REJECTIONS] agent orders refused this step
     fees: jax.Array  # int64 [] fees collected this step (minor units)
+    reopened: jax.Array  # bool [A] the asset reopened from a halt with a call auction this step
+    queued: jax.Array  # int32 [A] orders waiting in the asset's halt queue after the step
+    queue_refused: jax.Array  # int64 [A] pool and burst orders a full halt queue refused

@@ -9,8 +9,10 @@ static argument) and ``params`` is a pytree that can be vmapped.
 Per step: the active events give per-asset effects; the fundamental value
 moves; smart actions are decoded, reactive agents act (one call per behaviour
 block) and the background pool draws its orders (plus a stress burst during
-a flash crash or rally); agent orders on halted assets, outside the price
-band, or that could breach risk limits are refused (counted by reason);
+a flash crash or rally); agent orders outside the price band or that could
+breach risk limits are refused (counted by reason); every order for a
+halted asset joins its halt queue, and an asset whose halt ended reopens
+with a call auction of what queued (:mod:`quantmarl.market.halt_queue`);
 orders clear either in one uniform-price auction per asset or through the
 CDA book in a random arrival order; every execution is booked in int64 with
 fees; then prices, volatility, the background intensity and the circuit
@@ -40,7 +42,8 @@ from quantmarl.market.accounting import apply_deltas
 from quantmarl.market.clearing import Cleared, clear_auction, clear_cda
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.fundamental import fundamental_ticks, step_fundamental
-from quantmarl.market.layout import concat, flat, per_asset
+from quantmarl.market.halt_queue import drain, enqueue, reopening, withdraw
+from quantmarl.market.layout import by_asset, concat, flat, owners, per_asset
 from quantmarl.market.orders import agent_orders, background_orders, requoting, reviewing
 from quantmarl.market.pretrade import market_buy_bound, pretrade
 from quantmarl.market.reset import reset
@@ -79,18 +82,26 @@ def step(
         index_weights=params.index_weights,
     )
     groups, smart_valid, replaces = agent_orders(k_agents, state, view, fx, smart_actions, config)
-    bg, bg_ref = background_orders(k_bg, state, fx, log_f, halted, params, config, herd_side)
+    trading = jnp.zeros_like(halted)  # checks and flow as if open: halted assets' orders queue
+    bg, bg_ref = background_orders(k_bg, state, fx, log_f, trading, params, config, herd_side)
     requote = requoting(config, replaces)
     if config.clearing == "cda":  # traders who look again replace their resting orders
         k_arrival, k_review = jax.random.split(k_arrival)
         requote = requote | reviewing(k_review, params, config)
-    worst_buy = market_buy_bound(state, config, groups, bg,
-                                 burst_reference(state.last_price, fx, halted))
-    groups, refusals = pretrade(state, params, config, groups, halted, requote, worst_buy)
+    # a requote replaces the account's queued orders on the halted assets it sends orders to
+    state = state.replace(halt_queue=withdraw(state.halt_queue, groups, owners(config), requote,
+                                              halted))
+    reopen = reopening(state.halt_queue, halted)
+    # the auction's band is centred on the burst's target or on bg_ref (see tie_ref below)
+    worst_buy = market_buy_bound(
+        state, config, groups, bg,
+        jnp.maximum(burst_reference(state.last_price, fx, trading), bg_ref),
+        state.halt_queue, reopen)
+    groups, refusals, queued = pretrade(state, params, config, groups, requote, worst_buy, reopen)
     orders = flat(groups)
 
     side, price, qty, asset = orders
-    burst = stress_burst(state.last_price, fx, halted,
+    burst = stress_burst(state.last_price, fx, trading,
                          concat([per_asset(side, asset, n_assets, 0), bg.side]),
                          concat([per_asset(price, asset, n_assets, 0), bg.price]),
                          concat([per_asset(qty, asset, n_assets, 0), bg.qty]),
@@ -98,13 +109,18 @@ def step(
     bg = jax.tree.map(lambda x, y: concat([y, x]), bg,
                       BackgroundOrders(side=burst.side, price=burst.price, qty=burst.qty))
 
+    queue, queue_full, pool_full = enqueue(state.halt_queue, orders, jnp.asarray(owners(config)),
+                                           bg, halted, config.background_account)
     if config.clearing == "auction":
         # ties between equally good prices go to the burst's target, else to the price the
         # population's sentiment points at (not to the last price: no artificial stickiness)
         tie_ref = jnp.where(burst.side[:, 0] != 0, burst.reference, bg_ref)
-        cleared = clear_auction(state, params, config, groups, orders, bg, tie_ref)
+        open_side = jnp.where(by_asset(halted, asset), 0, side)
+        bg = bg.replace(side=jnp.where(halted[:, None], 0, bg.side))
+        cleared = clear_auction(state, params, config, groups, (open_side, price, qty, asset), bg,
+                                tie_ref, queued)
     else:
-        cleared = clear_cda(k_arrival, state, params, config, orders, requote, halted, bg)
+        cleared = clear_cda(k_arrival, state, params, config, orders, requote, halted, bg, queued)
     ledger = apply_deltas(state.ledger, cleared.cash, cleared.position, cleared.fees)
 
     new_last = cleared.close
@@ -118,16 +134,19 @@ def step(
                                  jnp.abs(ret).astype(jnp.float32), state.vol_long)
     breaker, _ = update_breaker(state.breaker, new_last, t, params.breaker)
     rejected = jnp.concatenate([
-        jnp.sum(~smart_valid, keepdims=True).astype(jnp.int64), refusals,
-        jnp.reshape(cleared.book_refusals, (1,)).astype(jnp.int64)])
-    record = _record(state, ledger, cleared, halted, fund, rejected, config)
+        jnp.sum(~smart_valid, keepdims=True).astype(jnp.int64),
+        refusals,
+        jnp.reshape(cleared.book_refusals, (1,)).astype(jnp.int64), queue_full[None]])
+    queue = drain(queue, reopen, halted)
+    record = _record(state, ledger, cleared, halted, fund, rejected, config,
+                     (reopen, queue.count, pool_full))
     new_state = state.replace(
         step=t + 1, ledger=ledger, books=cleared.books, log_fundamental=log_f,
         last_price=new_last, best_bid=cleared.best_bid, best_ask=cleared.best_ask,
         history=jnp.concatenate([state.history[1:], new_last[None, :]]),
         volatility=vol, vol_long=vol_long, bg_intensity=intensity, breaker=breaker,
         injected=expire(state.injected, t + 1),  # finished injected events free their rows
-        rejections=state.rejections + rejected,
+        rejections=state.rejections + rejected, halt_queue=queue,
     )
     return new_state, record
 
@@ -137,8 +156,10 @@ def _combined_schedule(params: MarketParams, state: MarketState) -> EventSchedul
     return jax.tree.map(lambda x, y: jnp.concatenate([x, y]), params.schedule, state.injected)
 
 
-def _record(state, ledger, cleared: Cleared, halted, fund, rejected, config) -> StepRecord:
-    """The step's public record from the clearing result and the settled ledger."""
+def _record(state, ledger, cleared: Cleared, halted, fund, rejected, config,
+            halts) -> StepRecord:
+    """The step's public record from the clearing result and the settled ledger
+    (``halts``: reopened, queued, queue_refused)."""
     bid, ask, depth = cleared.best_bid, cleared.best_ask, cleared.depth
     total = depth.sum(axis=1)
     return StepRecord(
@@ -151,6 +172,7 @@ def _record(state, ledger, cleared: Cleared, halted, fund, rejected, config) -> 
         agent_qty=(ledger.position - state.ledger.position) if config.record_agent_trades
         else None,
         rejected=rejected, fees=ledger.fees_collected - state.ledger.fees_collected,
+        reopened=halts[0], queued=halts[1], queue_refused=halts[2],
     )
 
 

@@ -3,10 +3,12 @@
 A few fixed static shapes (:func:`small_config`) and random
 :class:`~quantmarl.market.MarketParams` for them (:func:`random_params`, from a
 NumPy generator): starting values within random risk limits, fees, random
-stress events, the circuit breaker on or off. :func:`run_checked` runs one
-market with random (partly malformed) smart actions and returns, per step,
-what the invariants need: ledger totals, quotes, limit breaches of agents,
-rejection counters. One compile per config; params and keys are traced.
+stress events, the circuit breaker on or off (or, with ``halts=True``, on and
+tight, with a crash or rally that trips it, so assets halt, queue orders and
+reopen). :func:`run_checked` runs one market with random (partly malformed)
+smart actions and returns, per step, what the invariants need: ledger totals,
+quotes, limit breaches of agents, rejection and halt-queue counters. One
+compile per config; params and keys are traced.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ MIXES = (
 
 
 def small_config(clearing: str, n_assets: int = 2, capacity: int = 8, mix: int = 0,
-                 n_smart: int = 2, background_orders: int = 8) -> MarketConfig:
-    """A small market: few agents of several behaviours, a small book, a narrow auction band."""
+                 n_smart: int = 2, background_orders: int = 8,
+                 halt_queue: int = 24) -> MarketConfig:
+    """A small market: few agents of several behaviours, a small book, a narrow auction band,
+    a short halt queue (so that it fills up)."""
     return MarketConfig(n_assets=n_assets, n_smart=n_smart, reactive=MIXES[mix],
                         background_orders=background_orders, book_capacity=capacity,
                         clearing=clearing, auction_band=64, history=8, max_events=4,
-                        depth_levels=2, episode_length=64)
+                        depth_levels=2, episode_length=64, halt_queue=halt_queue)
 
 
 def _events(rng: np.random.Generator, n_assets: int, n_steps: int, capacity: int) -> list:
@@ -64,8 +68,10 @@ def _events(rng: np.random.Generator, n_assets: int, n_steps: int, capacity: int
     return out
 
 
-def random_params(rng: np.random.Generator, config: MarketConfig, n_steps: int = 64):
-    """Random params for ``config`` whose starting cash and positions lie within their limits."""
+def random_params(rng: np.random.Generator, config: MarketConfig, n_steps: int = 64,
+                  halts: bool = False):
+    """Random params for ``config`` whose starting cash and positions lie within their limits
+    (``halts``: a tight breaker and, early on, a crash or rally of every asset that trips it)."""
     p = default_params(config)
     allow_short = bool(rng.random() < 0.5)
     max_pos = int(rng.integers(0, 300))
@@ -73,9 +79,16 @@ def random_params(rng: np.random.Generator, config: MarketConfig, n_steps: int =
     price = rng.integers(config.auction_band + 1, 20_000, config.n_assets)
     cash = int(rng.integers(0, 3_000_000))
     min_cash = int(rng.integers(-200_000, cash + 1))
-    use_breaker = bool(rng.random() < 0.5)
-    breaker = breaker_rules(float(rng.uniform(0.01, 0.2)), window=int(rng.integers(1, 5)),
-                            halt_steps=int(rng.integers(1, 5)),
+    use_breaker = halts or bool(rng.random() < 0.5)
+    threshold = float(rng.uniform(0.005, 0.02) if halts else rng.uniform(0.01, 0.2))
+    events = _events(rng, config.n_assets, n_steps, config.max_events - int(halts))
+    if halts:
+        kind = flash_crash if rng.random() < 0.5 else flash_rally
+        events.append(kind(float(rng.uniform(0.1, 0.3)), int(rng.integers(1, 4)),
+                           int(rng.integers(1, max(2, n_steps // 4))), -1))
+    breaker = breaker_rules(threshold, window=int(rng.integers(1, 5)),
+                            # a trigger's own step counts: 2+ halts the next step
+                            halt_steps=int(rng.integers(2, 6) if halts else rng.integers(1, 5)),
                             band=float(rng.choice([0.0, rng.uniform(0.005, 0.1)])),
                             enabled=use_breaker, history_len=config.history)
     return p.replace(
@@ -89,8 +102,7 @@ def random_params(rng: np.random.Generator, config: MarketConfig, n_steps: int =
                         max_position=jnp.asarray(max_pos, jnp.int64),
                         allow_short=jnp.asarray(allow_short)),
         background=p.background.replace(market_frac=jnp.asarray(rng.uniform(0.0, 0.5))),
-        schedule=make_schedule(_events(rng, config.n_assets, n_steps, config.max_events),
-                               capacity=config.max_events),
+        schedule=make_schedule(events, capacity=config.max_events),
         breaker=breaker,
         order_lifetime=jnp.asarray(rng.integers(1, 12), jnp.int32),
         quote_priority=jnp.asarray(rng.uniform(0.0, 1.0)),
@@ -118,7 +130,8 @@ def random_actions(key: jax.Array, n_smart: int, n_assets: int) -> SmartActions:
 @partial(jax.jit, static_argnames=("config", "n_steps"))
 def run_checked(key: jax.Array, config: MarketConfig, params, n_steps: int) -> dict:
     """Run ``n_steps`` with random smart actions; per step [T, ...]: ledger totals, quotes,
-    agents beyond each limit (counts), cumulative rejection counters."""
+    agents beyond each limit (counts), cumulative rejection counters and the step's own,
+    halts, reopenings and halt-queue counters."""
     k_reset, k_run = jax.random.split(key)
     state = reset(k_reset, config, params)
     n, r = config.n_agents, params.risk
@@ -131,14 +144,17 @@ def run_checked(key: jax.Array, config: MarketConfig, params, n_steps: int) -> d
         total_cash, total_pos = st.ledger.totals()
         return st, dict(
             total_cash=total_cash, total_pos=total_pos, best_bid=rec.best_bid,
-            best_ask=rec.best_ask, rejections=st.rejections,
+            best_ask=rec.best_ask, rejections=st.rejections, rejected=rec.rejected,
+            halted=rec.halted, reopened=rec.reopened, queued=rec.queued,
+            queue_count=st.halt_queue.count, queue_refused=rec.queue_refused,
+            queue_refused_total=st.halt_queue.refused,
             below_min_cash=jnp.sum(cash < r.min_cash),
             beyond_max_position=jnp.sum(jnp.abs(pos) > r.max_position),
             short=jnp.sum((pos < 0) & ~r.allow_short))
 
     _, out = jax.lax.scan(body, state, jax.random.split(k_run, n_steps))
     cash0, pos0 = state.ledger.totals()
-    return {**out, "cash0": cash0, "pos0": pos0}
+    return {**out, "cash0": cash0, "pos0": pos0, "capacity": config.halt_queue}
 
 
 def violations(out: dict) -> dict[str, int]:
@@ -154,4 +170,23 @@ def violations(out: dict) -> dict[str, int]:
         "beyond_max_position": int(o["beyond_max_position"].sum()),
         "short": int(o["short"].sum()),
         "rejections_decreased": int(np.sum(np.diff(o["rejections"], axis=0) < 0)),
+        # every refusal of a step is in the running counters, by reason, and only there
+        "rejections_unrecorded": int(np.sum(np.cumsum(o["rejected"], axis=0)
+                                            != o["rejections"])),
+        "queue_refusals_unrecorded": int(np.sum(np.cumsum(o["queue_refused"], axis=0)
+                                                != o["queue_refused_total"])),
+        # orders wait only for halted assets, within the queue's capacity, and a reopening
+        # follows a halt and releases the whole queue
+        "queued_while_trading": int(np.sum((o["queued"] > 0) & ~o["halted"])),
+        "queue_overfull": int(np.sum(o["queued"] > o["capacity"])),
+        "queue_count_mismatch": int(np.sum(o["queued"] != o["queue_count"])),
+        "reopened_without_halt": int(np.sum(o["reopened"][1:] & ~o["halted"][:-1])
+                                     + np.sum(o["reopened"][0])),
     }
+
+
+def halt_activity(out: dict) -> dict[str, int]:
+    """Halted asset-steps, reopenings and queued orders in one :func:`run_checked` result."""
+    return {"halted": int(np.sum(np.asarray(out["halted"]))),
+            "reopened": int(np.sum(np.asarray(out["reopened"]))),
+            "queued": int(np.sum(np.asarray(out["queued"])))}

@@ -136,7 +136,7 @@ def test_a_crash_without_news_is_bought_back(auction_config):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_circuit_breaker_halts_a_crash_and_refuses_orders(mode, auction_config, cda_config):
+def test_circuit_breaker_halts_a_crash_and_queues_orders(mode, auction_config, cda_config):
     config = auction_config if mode == "auction" else cda_config
     p = default_params(config).replace(
         schedule=make_schedule([flash_crash(0.1, 5, 40)], capacity=config.max_events),
@@ -146,9 +146,13 @@ def test_circuit_breaker_halts_a_crash_and_refuses_orders(mode, auction_config, 
     assert halted[40:50].any() and not halted[:40].any()
     pre = close[30:40].mean()
     assert close[40:50].min() / pre - 1 > -0.07  # stopped well short of 10%
-    # nothing trades while halted, and agents' orders are refused as HALTED
+    # nothing trades while halted; orders queue, and the asset reopens with a call auction
     assert np.all(np.asarray(rec.volume[:, 0])[halted] == 0)
-    assert int(np.asarray(rec.rejected)[halted, Rejection.HALTED].sum()) > 0
+    assert int(np.asarray(rec.queued[:, 0])[halted].max()) > 0
+    reopened = np.flatnonzero(np.asarray(rec.reopened[:, 0]))
+    assert len(reopened) >= 1 and halted[reopened - 1].all() and not halted[reopened].any()
+    assert int(np.asarray(rec.volume[:, 0])[reopened[0]]) > 0
+    assert int(np.asarray(rec.rejected)[:, Rejection.HALTED].sum()) == 0
 
 
 def test_price_band_refuses_orders_outside_it(auction_config):
