@@ -196,7 +196,8 @@ def _parse(argv) -> argparse.Namespace:
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                     help="override a MarketParams field after --params, e.g. "
                          "background.herding=0.5 (repeatable)")
-    ap.add_argument("--seeds", type=int, default=None, help="markets per configuration (16; see SEEDS)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="markets per configuration (16; see SEEDS)")
     ap.add_argument("--steps", type=int, default=None, help="steps after burn-in (3,000)")
     ap.add_argument("--burn-in", type=int, default=500)
     ap.add_argument("--impact", action="store_true", help="metaorder impact exponent instead")

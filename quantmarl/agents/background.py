@@ -85,27 +85,30 @@ VALUE_PULL = 0.0  # default: the flow's reference does not lean toward value by 
 
 def default_background() -> BackgroundParams:
     """Calm flow: ~8 orders/step/asset, 10% market orders, tail-3 offsets, Pareto(1.8) sizes,
-    self-exciting up to 4x, more aggressive and dispersed when active."""
+    self-exciting up to 4x, more dispersed, larger and herding when active. The fields of
+    ``docs/calibration/params.yaml`` (herding, the quote, size and aggression elasticities,
+    excitation, decay, drift_sigma) are the calibration's output
+    (``python -m experiments.calibrate``)."""
     return BackgroundParams(
         base_intensity=jnp.asarray(8.0),
-        excitation=jnp.asarray(0.4),
-        decay=jnp.asarray(0.95),
+        excitation=jnp.asarray(0.5529),
+        decay=jnp.asarray(0.9724),
         market_frac=jnp.asarray(0.1),
         offset_scale=jnp.asarray(6.0),
         offset_dof=jnp.asarray(3.0),
         size_min=jnp.asarray(1.0),
         size_alpha=jnp.asarray(1.8),
         size_cap=jnp.asarray(1_000, jnp.int64),
-        drift_sigma=jnp.asarray(0.0005),
+        drift_sigma=jnp.asarray(0.001473),
         value_pull=jnp.asarray(VALUE_PULL),
         max_activity=jnp.asarray(4.0),
-        aggression_elasticity=jnp.asarray(1.0),
+        aggression_elasticity=jnp.asarray(0.07833),
         dispersion_elasticity=jnp.asarray(0.5),
         withdrawal_elasticity=jnp.asarray(1.0),
         vol_memory=jnp.asarray(0.995),
-        herding=jnp.asarray(0.4),
-        size_elasticity=jnp.asarray(1.25),
-        quote_vol_elasticity=jnp.asarray(0.8),
+        herding=jnp.asarray(0.4097),
+        size_elasticity=jnp.asarray(1.026),
+        quote_vol_elasticity=jnp.asarray(0.5184),
         quote_floor=jnp.asarray(0.75),
     )
 

@@ -24,15 +24,18 @@ BUILT_IN: tuple[Behaviour, ...] = (
     Behaviour.from_rule("fundamental", rules.fundamental, draws=2, slots=1,
                         distribution=BehaviourDistribution(threshold_lo=0.001,
                                                            threshold_hi=0.01)),
-    # triggers near typical moves over the lookback (per-step volatility ~ 3e-4 in the
-    # default markets: 5-20 steps move ~ 7e-4 - 1.3e-3), so momentum traders do trade
+    # triggers near typical moves over the lookback, so momentum traders do trade;
+    # threshold_hi and lookback_hi (and mean reversion's lookback_hi) are calibrated
+    # (docs/calibration/params.yaml)
     Behaviour.from_rule("momentum", rules.momentum, draws=1, slots=1,
                         distribution=BehaviourDistribution(threshold_lo=0.0003,
-                                                           threshold_hi=0.003)),
+                                                           threshold_hi=0.005014,
+                                                           lookback_hi=12.28)),
     # threshold is a z-score for mean reversion
     Behaviour.from_rule("mean_reversion", rules.mean_reversion, draws=1, slots=1,
                         distribution=BehaviourDistribution(threshold_lo=1.25,
-                                                           threshold_hi=2.75)),
+                                                           threshold_hi=2.75,
+                                                           lookback_hi=32.3)),
     Behaviour.from_rule("noise", rules.noise, draws=4, slots=1,
                         distribution=BehaviourDistribution(size_lo=1.0, size_hi=5.0)),
     Behaviour.from_rule("arbitrage", rules.arbitrage, draws=1, slots=2,

@@ -161,7 +161,7 @@ def default_params(config: MarketConfig) -> MarketParams:
         maker_fee_bps=jnp.asarray(0, jnp.int64),
         fundamental=FundamentalParams(
             kappa=jnp.asarray(0.01),
-            sigma=jnp.asarray(0.00025),
+            sigma=jnp.asarray(0.0002442),
             jump_prob=jnp.asarray(0.001),
             jump_scale=jnp.asarray(0.01),
             correlation=jnp.eye(a),

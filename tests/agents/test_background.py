@@ -51,7 +51,8 @@ def test_sizes_are_heavy_tailed():
 
 
 def test_intensity_excites_decays_and_caps():
-    p = default_background()  # base 8, excitation 0.4, decay 0.95, cap 4x
+    p = default_background().replace(excitation=jnp.asarray(0.4), decay=jnp.asarray(0.95))
+    # base 8, excitation 0.4, decay 0.95, cap 4x
     lam = update_intensity(jnp.array([8.0]), p, jnp.array([0.03]), jnp.array([0.01]))
     assert float(lam[0]) == pytest.approx(8.0 + 0.4 * 3.0)
     calm = update_intensity(lam, p, jnp.array([0.0]), jnp.array([0.01]))
@@ -77,7 +78,9 @@ def test_order_count_follows_intensity_and_a_liquidity_shock_thins_it():
 
 
 def test_activity_makes_the_flow_aggressive_and_dispersed():
-    p = default_background().replace(market_frac=jnp.asarray(0.1))
+    p = default_background().replace(market_frac=jnp.asarray(0.1),
+                                     aggression_elasticity=jnp.asarray(1.0),
+                                     dispersion_elasticity=jnp.asarray(0.5))
     last = jnp.full((200,), 10_000, jnp.int64)
     lam = jnp.full((200,), 32.0)
 

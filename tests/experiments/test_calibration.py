@@ -28,6 +28,25 @@ def test_default_fields_resolve_on_the_experiments_market():
     assert space.dim == len(DEFAULT_FIELDS)
 
 
+def test_shipped_defaults_are_the_calibrations_output():
+    """Every field of docs/calibration/params.yaml (written by ``python -m
+    experiments.calibrate``) is the default market's value, for every declared field."""
+    from pathlib import Path
+
+    import yaml
+
+    from quantmarl.market.params_io import get_field, resolve_path
+
+    fitted = yaml.safe_load((Path(__file__).parents[2] / "docs/calibration/params.yaml")
+                            .read_text())
+    assert set(fitted) == {f.path for f in DEFAULT_FIELDS}
+    for market in (MarketConfig(), experiment_market(), MarketConfig(clearing="cda")):
+        base = default_params(market)
+        for path, value in fitted.items():
+            got = float(np.asarray(get_field(base, resolve_path(path, market))))
+            assert got == value, (path, got, value)
+
+
 def test_space_maps_the_unit_cube_lin_log_and_int():
     space = make_space((FitField("background.excitation", 10.0, 20.0, "lin"),
                         FitField("fundamental.sigma", 1e-4, 1e-2, "log"),
