@@ -107,11 +107,14 @@ def requoting(config: MarketConfig, replaces: jax.Array) -> jax.Array:
     """bool [n_accounts]: accounts whose resting orders are cancelled before this step's
     arrive: every account of a behaviour that ``requotes``, and learners that replace
     theirs (``replaces`` bool [n_agents])."""
-    mask = np.zeros(config.n_accounts, bool)
-    for group in groups(config)[1:]:
-        if get_behaviour(group.name).requotes:
-            mask[group.start : group.start + group.count] = True
+    mask = np.concatenate([np.full(g.count, _requotes(g)) for g in groups(config)]
+                          + [np.zeros(config.n_accounts - config.n_agents, bool)])
     return jnp.asarray(mask) | jnp.concatenate([replaces, jnp.zeros((1,), bool)])
+
+
+def _requotes(group) -> bool:
+    """A reactive group whose behaviour requotes (cancels its resting orders every step)."""
+    return group.name != "smart" and get_behaviour(group.name).requotes
 
 
 def reviewing(key: jax.Array, params: MarketParams, config: MarketConfig) -> jax.Array:
@@ -126,6 +129,5 @@ def reviewing(key: jax.Array, params: MarketParams, config: MarketConfig) -> jax
 def quoting_rows(config: MarketConfig) -> np.ndarray:
     """bool [m]: the flat order rows (:func:`~quantmarl.market.layout.flat`) of behaviours
     that requote (market makers): the quotes that ``quote_priority`` moves to the front."""
-    rows = [np.full(g.count * g.slots, g.name != "smart" and get_behaviour(g.name).requotes)
-            for g in groups(config)]
+    rows = [np.full(g.count * g.slots, _requotes(g)) for g in groups(config)]
     return np.concatenate(rows) if rows else np.zeros(0, bool)

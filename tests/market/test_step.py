@@ -132,7 +132,7 @@ def test_a_crash_without_news_is_bought_back(auction_config):
         fund = np.asarray(rec.fundamental[:, 0], np.float64)
         assert close[25] / close[10:20].mean() < 0.93  # the crash happened
         gaps[name] = abs(close[-5:].mean() / fund[-5:].mean() - 1)
-    assert gaps["pull"] < 0.03 < gaps["still"], gaps
+    assert gaps["pull"] < 0.01 < gaps["still"] and gaps["pull"] < gaps["still"] / 3, gaps
 
 
 @pytest.mark.parametrize("mode", MODES)
