@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from quantmarl.market import MarketParams
 
-__all__ = ["MECHANISMS", "main_ablation", "table"]
+__all__ = ["CDA_MECHANISMS", "MECHANISMS", "main_ablation", "mechanisms", "table"]
 
 
 def _bg(**fields) -> Callable[[MarketParams], MarketParams]:
@@ -59,12 +59,31 @@ MECHANISMS: dict[str, Callable[[MarketParams], MarketParams]] = {
 }
 
 
+def _market(**fields) -> Callable[[MarketParams], MarketParams]:
+    def off(p: MarketParams) -> MarketParams:
+        return p.replace(**{k: jnp.asarray(v, getattr(p, k).dtype) for k, v in fields.items()})
+    return off
+
+
+#: mechanisms of the resting book (no effect in the call auction, where nothing rests)
+CDA_MECHANISMS: dict[str, Callable[[MarketParams], MarketParams]] = {
+    "traders keep their resting orders (replace_orders 0)": _market(replace_orders=0.0),
+    "traders replace every order each step (replace_orders 1)": _market(replace_orders=1.0),
+    "quotes at a random place in the step (quote_priority 0)": _market(quote_priority=0.0),
+}
+
+
+def mechanisms(mode: str) -> dict[str, Callable[[MarketParams], MarketParams]]:
+    """The ablations that apply in clearing ``mode``: every mode's, then the book's in CDA."""
+    return {**MECHANISMS, **(CDA_MECHANISMS if mode == "cda" else {})}
+
+
 def table(results: dict[str, dict[str, list[str]]], columns: list[str]) -> str:
     """Markdown: one row per mechanism, one column per market/mode, the failing facts."""
     lines = ["| mechanism off | " + " | ".join(columns) + " |",
              "| --- | " + " | ".join("---" for _ in columns) + " |"]
     for mech, per in results.items():
-        cells = [", ".join(per[c]) or "none" for c in columns]
+        cells = [", ".join(per[c]) or "none" if c in per else "-" for c in columns]
         lines.append(f"| {mech} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -81,7 +100,7 @@ def main_ablation(args, markets, modes) -> int:
             columns.append(column)
             config, params = market(name, mode, params_file=args.params)
             variants = {"(none: full model)": params,
-                        **{m: off(params) for m, off in MECHANISMS.items()}}
+                        **{m: off(params) for m, off in mechanisms(mode).items()}}
             values = measure_many(config, list(variants.values()), args.seeds, args.steps,
                                   args.burn_in)
             for mech, vals in zip(variants, values, strict=True):

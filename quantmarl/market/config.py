@@ -179,7 +179,7 @@ def default_params(config: MarketConfig) -> MarketParams:
         vol_decay=jnp.asarray(0.94),
         order_lifetime=jnp.asarray(10, jnp.int32),
         quote_priority=jnp.asarray(1.0),
-        replace_orders=jnp.asarray(1.0),
+        replace_orders=jnp.asarray(0.5),
     )
 
 
