@@ -15,10 +15,15 @@ from quantmarl.market import MarketParams
 __all__ = ["CDA_MECHANISMS", "MECHANISMS", "main_ablation", "mechanisms", "table"]
 
 
+def _with(record, fields: dict):
+    """``record`` (a params struct) with ``fields`` set, each keeping its dtype."""
+    return record.replace(**{k: jnp.asarray(v, getattr(record, k).dtype)
+                             for k, v in fields.items()})
+
+
 def _bg(**fields) -> Callable[[MarketParams], MarketParams]:
     def off(p: MarketParams) -> MarketParams:
-        return p.replace(background=p.background.replace(
-            **{k: jnp.asarray(v, getattr(p.background, k).dtype) for k, v in fields.items()}))
+        return p.replace(background=_with(p.background, fields))
     return off
 
 
@@ -61,7 +66,7 @@ MECHANISMS: dict[str, Callable[[MarketParams], MarketParams]] = {
 
 def _market(**fields) -> Callable[[MarketParams], MarketParams]:
     def off(p: MarketParams) -> MarketParams:
-        return p.replace(**{k: jnp.asarray(v, getattr(p, k).dtype) for k, v in fields.items()})
+        return _with(p, fields)
     return off
 
 
@@ -83,7 +88,7 @@ def table(results: dict[str, dict[str, list[str]]], columns: list[str]) -> str:
     lines = ["| mechanism off | " + " | ".join(columns) + " |",
              "| --- | " + " | ".join("---" for _ in columns) + " |"]
     for mech, per in results.items():
-        cells = [", ".join(per[c]) or "none" if c in per else "-" for c in columns]
+        cells = [(", ".join(per[c]) or "none") if c in per else "-" for c in columns]
         lines.append(f"| {mech} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
