@@ -22,9 +22,10 @@ import numpy as np
 from quantmarl import runtime
 from quantmarl.env.pettingzoo import parallel_env
 from quantmarl.rl import checkpoint
-from quantmarl.rl.evaluate import make_episodes, summarise
+from quantmarl.rl.compare import compare
+from quantmarl.rl.evaluate import POLICIES, make_comparison, make_episodes, summarise
 from quantmarl.rl.policy import act
-from quantmarl.rl.rollout import stack_obs, unstack_actions
+from quantmarl.rl.rollout import group_agents, stack_obs, unstack_actions
 from quantmarl.rl.train import Trainer
 
 
@@ -34,9 +35,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", required=True, help="checkpoint directory")
     p.add_argument("--episodes", type=int, default=32)
     p.add_argument("--seed", type=int, default=0, help="PRNG seed of the evaluation episodes")
-    p.add_argument("--seed-index", type=int, default=0, help="which trained seed to evaluate")
+    p.add_argument("--seed-index", type=int, default=None,
+                   help="which trained seed to evaluate (default 0; with --baseline: all)")
     p.add_argument("--policy", choices=("sample", "greedy"), default="sample")
-    p.add_argument("--baseline", action="store_true", help="also evaluate random learners")
+    p.add_argument("--baseline", action="store_true",
+                   help="compare with random, hold-only and scripted policies; verdict")
     p.add_argument("--render", choices=("ansi",), default=None,
                    help="print the market view after one episode")
     return p.parse_args(argv)
@@ -58,6 +61,44 @@ def _table(stats: dict, label: str) -> str:
                  fmt(s["win_rate"]))
         lines.append(agent.ljust(22) + "".join(c.rjust(26) for c in cells))
     return "\n".join(lines)
+
+
+def baseline_comparison(trainer: Trainer, all_params, seeds, n_episodes: int, key) -> dict:
+    """:func:`~quantmarl.rl.compare.compare` of every policy in
+    :data:`~quantmarl.rl.evaluate.POLICIES` over trained ``seeds``: seed ``s`` plays its own
+    ``n_episodes`` (keys from ``fold_in(key, s)``), the same for every policy."""
+    run = make_comparison(trainer, n_episodes)
+    per_seed = np.stack([np.asarray(run(jax.random.fold_in(key, s),
+                                        jax.tree.map(lambda x, s=s: x[s], all_params)))
+                         for s in seeds], axis=1)  # [P, S, E, T + 1, n]
+    paths = dict(zip(POLICIES, per_seed, strict=True))
+    columns = {g: [trainer.env.agents.index(a) for a in agents]
+               for g, agents in group_agents(trainer.env).items() if g in trainer.learners}
+    return compare(paths, columns)
+
+
+def _comparison(result: dict, n_episodes: int, n_seeds: int) -> str:
+    over = "seeds" if n_seeds >= 2 else "episodes"
+    lines = []
+    for g, entry in result.items():
+        lines += [f"{g}: {n_episodes} episodes x {n_seeds} seed(s), 95% intervals over {over}",
+                  "policy".ljust(12) + "PnL %".rjust(30) + "Sharpe".rjust(30)]
+        for policy, row in entry["policies"].items():
+            lines.append(policy.ljust(12) + _cell(row["pnl"], 100).rjust(30)
+                         + _cell(row["sharpe"]).rjust(30))
+        if entry["trained"]:
+            lines.append(f"verdict: {g} is TRAINED (greedy beats random and hold on PnL and "
+                         "Sharpe, non-overlapping 95% intervals)")
+        else:
+            lines.append(f"verdict: {g} is NOT trained: " + "; ".join(entry["reasons"]))
+    return "\n".join(lines)
+
+
+def _cell(e: dict, scale: float = 1.0) -> str:
+    if e["mean"] is None:
+        return "n/a"
+    lo, hi = (x * scale if x is not None else float("nan") for x in e["ci95"])
+    return f"{e['mean'] * scale:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 def render_episode(trainer: Trainer, params: dict, seed: int) -> str:
@@ -102,20 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if not 0 <= args.seed_index < config.seeds:
+    index = 0 if args.seed_index is None else args.seed_index
+    if not 0 <= index < config.seeds:
         print(f"error: --seed-index must be in [0, {config.seeds - 1}]", file=sys.stderr)
         return 2
-    params = jax.tree.map(lambda x: x[args.seed_index], runner.params)
+    params = jax.tree.map(lambda x: x[index], runner.params)
     key = jax.random.key(args.seed)
     wealth = make_episodes(trainer, args.episodes, args.policy)(key, params)
     result = {"checkpoint": args.checkpoint, "episodes": args.episodes,
-              "seed_index": args.seed_index, "policy": args.policy,
+              "seed_index": index, "policy": args.policy,
               "agents": summarise(wealth, trainer.env.agents)}
     print(_table(result["agents"], f"trained policies ({args.policy}), {args.episodes} episodes"))
     if args.baseline:
-        base = make_episodes(trainer, args.episodes, "random")(key, params)
-        result["random_baseline"] = summarise(base, trainer.env.agents)
-        print(_table(result["random_baseline"], "random learners (baseline)"))
+        seeds = range(config.seeds) if args.seed_index is None else [index]
+        result["baselines"] = baseline_comparison(trainer, runner.params, seeds, args.episodes,
+                                                  key)
+        print(_comparison(result["baselines"], args.episodes, len(seeds)))
     if args.render == "ansi":
         print(render_episode(trainer, params, args.seed))
     print(json.dumps(result), flush=True)

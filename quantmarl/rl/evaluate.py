@@ -20,6 +20,7 @@ import numpy as np
 from quantmarl.env.functional import MarketEnv
 from quantmarl.env.keys import episode_keys, turn_keys
 from quantmarl.quant import intervals
+from quantmarl.rl import baselines
 from quantmarl.rl.policy import act
 from quantmarl.rl.rollout import (
     clear_memory,
@@ -29,6 +30,8 @@ from quantmarl.rl.rollout import (
     unstack_actions,
 )
 from quantmarl.rl.train import Trainer
+
+POLICIES = ("greedy", "sample", *baselines.BASELINES)
 
 
 def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
@@ -43,11 +46,28 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     it is traced, so one compiled ``run`` serves every schedule, fee or breaker setting.
 
     ``policy``: ``"sample"`` (stochastic policy), ``"greedy"`` (mode of each
-    action component) or ``"random"`` (uniform actions for the learners; the
-    opponents keep their policies).
+    action component), or a baseline for the learners (:mod:`quantmarl.rl.baselines`):
+    ``"random"`` (uniform actions), ``"hold"`` (never trade) or ``"scripted"`` (the
+    group's rule on its observation); the opponents keep their policies.
     """
-    if policy not in ("sample", "greedy", "random"):
-        raise ValueError(f"policy must be 'sample', 'greedy' or 'random', got {policy!r}")
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    run = _episodes(trainer, n_episodes, records, env_params)
+    return jax.jit(lambda key, params, env_params=None: run(key, params, env_params, policy))
+
+
+def make_comparison(trainer: Trainer, n_episodes: int):
+    """``run(key, params) -> wealth float32 [len(POLICIES), n_episodes, T + 1, n_agents]``
+    (jitted once for every policy): each of :data:`POLICIES` plays the same episodes (the
+    same reset, market and opponent keys: common random numbers)."""
+    run = _episodes(trainer, n_episodes, False, None)
+    ids = jnp.arange(len(POLICIES), dtype=jnp.int32)
+    return jax.jit(lambda key, params: jax.vmap(lambda w: run(key, params, None, w))(ids))
+
+
+def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):
+    """``run(key, params, env_params, which)``: ``which`` a policy name (static) or an int32
+    index into :data:`POLICIES` (traced: every candidate action is computed, one is used)."""
     env = MarketEnv(dataclasses.replace(trainer.env.config, auto_reset=False))
     length = env.config.market.episode_length
     groups = group_agents(env)
@@ -55,23 +75,33 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     step = jax.vmap(env.step_with_record, in_axes=(0, 0, 0, None))
     default_env_params = trainer.env_params if env_params is None else env_params
     mappo = trainer.config.algorithm == "mappo"
+    specs = {g.name: g for g in env.config.groups}
 
-    def choose(key, g_obs, params, memory, first):
+    def choose(key, g_obs, params, memory, first, which):
         inputs = trainer.inputs(g_obs) if mappo else g_obs
         actions, memory = {}, dict(memory)
         for i, g in enumerate(groups):
             k = jax.random.fold_in(key, i)
             nvec = trainer.nvecs[g]
-            if policy == "random" and g in trainer.learners:
-                shape = (*g_obs[g].shape[:-1], len(nvec))
-                actions[g] = jax.random.randint(k, shape, 0, jnp.asarray(nvec))
-                continue
-            memory[g], logits, _ = trainer.step_fns[g](
-                params[g], clear_memory(memory[g], first), inputs[g])
-            actions[g] = act(k, logits, nvec, greedy=policy == "greedy" and g in trainer.learners)
+            if g not in trainer.learners:
+                memory[g], logits, _ = trainer.step_fns[g](
+                    params[g], clear_memory(memory[g], first), inputs[g])
+                actions[g] = act(k, logits, nvec, greedy=False)
+            elif isinstance(which, str) and which in baselines.BASELINES:
+                actions[g] = _baseline(which, specs[g], k, g_obs[g], nvec)
+            else:
+                memory[g], logits, _ = trainer.step_fns[g](
+                    params[g], clear_memory(memory[g], first), inputs[g])
+                if isinstance(which, str):
+                    actions[g] = act(k, logits, nvec, greedy=which == "greedy")
+                else:
+                    every = [act(k, logits, nvec, greedy=True), act(k, logits, nvec, False)]
+                    every += [_baseline(b, specs[g], k, g_obs[g], nvec)
+                              for b in baselines.BASELINES]
+                    actions[g] = jnp.stack([a.astype(jnp.int32) for a in every])[which]
         return unstack_actions(env, actions), memory
 
-    def run(key, params, env_params=None):
+    def run(key, params, env_params, which):
         env_params = default_env_params if env_params is None else env_params
         all_params = trainer.policy_params(params)
         reset_keys, step_keys = episode_keys(key, n_episodes, length)
@@ -81,9 +111,8 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
             state, obs, memory = carry
             k_act, env_keys = turn_keys(k, n_episodes)
             actions, memory = choose(k_act, stack_obs(env, obs), all_params, memory,
-                                     episode_start(state))
-            obs, state, *_, record = step(env_keys, state, actions,
-                                          env_params)
+                                     episode_start(state), which)
+            obs, state, *_, record = step(env_keys, state, actions, env_params)
             return (state, obs, memory), (state.wealth, record if records else None)
 
         init = (state, obs0, trainer.initial_carry(n_episodes))
@@ -93,7 +122,17 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
             return wealth, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), recs)
         return wealth
 
-    return jax.jit(run)
+    return run
+
+
+def _baseline(policy: str, group, key, obs, nvec) -> jax.Array:
+    """int32 [..., count, len(nvec)] actions of a baseline ``policy`` for a learner group."""
+    shape = (*obs.shape[:-1], len(nvec))
+    if policy == "random":
+        return jax.random.randint(key, shape, 0, jnp.asarray(nvec)).astype(jnp.int32)
+    if policy == "hold":
+        return baselines.hold_actions(group, obs.shape[:-1], len(nvec))
+    return baselines.scripted_actions(group, obs, len(nvec))
 
 
 def summarise(wealth, agents: tuple[str, ...]) -> dict:

@@ -23,7 +23,8 @@ class ProgressBar:
     """A tqdm bar over updates, fed by ``jax.debug.callback`` from inside the jitted loop.
 
     Under ``vmap`` the callback runs once per seed; the bar advances when all
-    ``n_seeds`` have reported an update and shows their mean return and PnL.
+    ``n_seeds`` have reported an update and shows their mean return, PnL, policy entropy,
+    approximate KL and explained variance.
     """
 
     def __init__(self, total: int, n_seeds: int = 1, initial: int = 0, desc: str = "train",
@@ -39,9 +40,13 @@ class ProgressBar:
         if len(self._pending[u]) < self.n_seeds:
             return
         reports = self._pending.pop(u)
-        ret = _nanmean([float(np.asarray(m[g]["episode_return"])) for m in reports for g in m])
-        pnl = _nanmean([float(np.asarray(m[g]["pnl"])) for m in reports for g in m])
-        self.bar.set_postfix(ret=f"{ret:.3g}", pnl=f"{pnl:.3%}" if math.isfinite(pnl) else "-")
+        mean = lambda k: _nanmean([float(np.asarray(m[g][k]))  # noqa: E731
+                                   for m in reports for g in m])
+        pnl = mean("pnl")
+        self.bar.set_postfix(ret=f"{mean('episode_return'):.3g}",
+                             pnl=f"{pnl:.3%}" if math.isfinite(pnl) else "-",
+                             ent=f"{mean('entropy'):.3f}", kl=f"{mean('approx_kl'):.4f}",
+                             ev=f"{mean('explained_variance'):.2f}")
         self.bar.update(1)
 
     def close(self) -> None:

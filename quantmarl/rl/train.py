@@ -64,7 +64,18 @@ from quantmarl.rl.rollout import (
 )
 
 METRICS = ("episode_return", "pnl", "episodes", "reward", "policy_loss", "value_loss",
-           "entropy", "approx_kl", "clip_frac", "explained_variance", "lr")
+           "entropy", "approx_kl", "clip_frac", "explained_variance", "grad_norm", "lr")
+
+
+def action_metric_names(nvec: tuple[int, ...]) -> tuple[str, ...]:
+    """``action{c}_{v}``: the share of the update's actions whose component ``c`` is ``v``."""
+    return tuple(f"action{c}_{v}" for c, n in enumerate(nvec) for v in range(n))
+
+
+def action_frequencies(actions: jax.Array, nvec: tuple[int, ...]) -> dict[str, jax.Array]:
+    """``{action{c}_{v}: float32 []}`` over ``actions`` int ``[..., len(nvec)]``."""
+    return {f"action{c}_{v}": jnp.mean(actions[..., c] == v, dtype=jnp.float32)
+            for c, n in enumerate(nvec) for v in range(n)}
 
 
 @struct.dataclass
@@ -138,6 +149,9 @@ class Trainer:
             self.step_fns[name] = per_learner(policy_step(opp.network, actor_only=True),
                                                opp.shared)
             self.carry_sizes[name] = carry_size(opp.network)
+        #: every group reports these (action shares of another group's encoding: NaN)
+        self.metric_names = METRICS + tuple(dict.fromkeys(
+            n for g in self.learners for n in action_metric_names(self.nvecs[g])))
         self.n_updates_total = config.iterations
         total_steps = config.iterations * config.update_epochs * config.n_minibatches
         lr = (optax.linear_schedule(config.lr, 0.0, total_steps) if config.anneal_lr
@@ -248,7 +262,9 @@ class Trainer:
                      explained_variance=explained_variance(t.value, ret),
                      lr=jnp.asarray(self._lr(runner.update * c.update_epochs * c.n_minibatches)
                                     if callable(self._lr) else self._lr, jnp.float32))
-            metrics[g] = {k: jnp.asarray(m[k], jnp.float32) for k in METRICS}
+            m.update(action_frequencies(t.action, self.nvecs[g]))
+            metrics[g] = {k: jnp.asarray(m.get(k, jnp.nan), jnp.float32)
+                          for k in self.metric_names}
         update = runner.update + 1
         if self.progress is not None:
             jax.debug.callback(self.progress, update, metrics)
@@ -303,7 +319,8 @@ class Trainer:
             p, s = carry
             (_, m), grads = grad_fn(p, apply, mb, self.nvecs[g], **coefs)
             updates, s = self.tx.update(grads, s, p)
-            return (optax.apply_updates(p, updates), s), m
+            return (optax.apply_updates(p, updates), s), {**m,
+                                                          "grad_norm": _norm(grads)}
 
         def split(x, perm):  # shuffle the sample axis, cut it into minibatches (leading)
             x = jnp.moveaxis(jnp.take(x, perm, axis=axis), axis, 0)
@@ -317,6 +334,11 @@ class Trainer:
         (params, opt_state), m = jax.lax.scan(epoch, (params, opt_state),
                                               jax.random.split(key, c.update_epochs))
         return params, opt_state, jax.tree.map(jnp.mean, m)
+
+
+def _norm(tree) -> jax.Array:
+    """Global L2 norm of a pytree of arrays (before clipping), float32 []."""
+    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree)))
 
 
 def make_trainer(config: TrainConfig, **kwargs: Any) -> Trainer:

@@ -52,7 +52,15 @@ def test_train_then_resume_then_evaluate(run_dir, capsys):
     for name in ("pnl", "sharpe", "max_drawdown", "win_rate"):
         lo, hi = stats[name]["ci95"]
         assert lo is None or lo <= stats[name]["mean"] <= hi
-    assert "random_baseline" in result
+    table = result["baselines"]["market_maker"]
+    assert set(table["policies"]) == {"greedy", "sample", "random", "hold", "scripted"}
+    assert table["policies"]["greedy"]["pnl"]["over"] == "seeds"  # 2 seeds, none chosen
+    assert table["policies"]["greedy"]["pnl"]["n"] == 2
+    lo, hi = table["policies"]["random"]["pnl"]["ci95"]  # each seed has its own episodes
+    assert lo < hi
+    assert isinstance(table["trained"], bool)
+    assert ("verdict: market_maker is TRAINED" in out) == table["trained"]
+    assert table["trained"] or table["reasons"]
 
 
 def test_interrupted_run_resumes_exactly(run_dir, capsys):

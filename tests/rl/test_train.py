@@ -56,12 +56,15 @@ def test_metrics_shapes_and_values(trained):
     config, trainer, out = trained
     assert set(out.metrics) == {"momentum_trader"}
     m = out.metrics["momentum_trader"]
-    assert set(m) == set(METRICS)
-    for name in METRICS:
+    shares = ("action0_0", "action0_1", "action0_2")  # hold, buy, sell
+    assert set(m) == set(METRICS) | set(shares)
+    for name in m:
         assert m[name].shape == (config.seeds, config.iterations)
         assert m[name].dtype == jnp.float32
-    for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "lr"):
+    for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "lr", "grad_norm"):
         assert np.isfinite(np.asarray(m[name])).all(), name
+    np.testing.assert_allclose(sum(np.asarray(m[k]) for k in shares), 1.0, rtol=1e-6)
+    assert (np.asarray(m["grad_norm"]) > 0).all()
     # annealed learning rate: lr, then linearly down
     lr = np.asarray(m["lr"][0])
     assert lr[0] == pytest.approx(config.lr) and np.all(np.diff(lr) < 0)
@@ -140,6 +143,13 @@ def test_heterogeneous_mappo_per_learner_params_and_frozen_opponents(tmp_path, t
     assert params["market_maker"]["params"]["actor"]["Dense_0"]["kernel"].shape == (2, d_mm, 16)
     for g in ("market_maker", "arbitrageur"):
         assert np.isfinite(np.asarray(result.metrics[g]["value_loss"])).all()
+    # one metric schema for all groups: another encoding's action shares are NaN
+    mm, arb = result.metrics["market_maker"], result.metrics["arbitrageur"]
+    assert set(mm) == set(arb)
+    assert np.isnan(np.asarray(mm["action3_1"])).all()  # the limit encoding's cancel flag
+    assert np.isfinite(np.asarray(arb["action3_1"])).all()
+    np.testing.assert_allclose(sum(np.asarray(mm[f"action2_{v}"]) for v in range(3)), 1.0,
+                               rtol=1e-6)
     assert "opp0_momentum_trader" not in params  # frozen: never trained
     # the opponent acts with the checkpoint's seed-0 policy
     opp = trainer.opponents[0]
