@@ -105,6 +105,7 @@ class TrainConfig:
     ent_coef: float = 0.01
     clip_value: bool = True
     reward_scale: float = 1e4  # rewards x this before GAE (1e4: basis points of wealth)
+    normalize_obs: bool = True  # standardise inputs with running statistics (rl.normalize)
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     network: str = "mlp"  # "mlp" (feedforward) or "gru" (recurrent actor, see networks.py)
@@ -152,6 +153,7 @@ class TrainConfig:
         _float("ent_coef", self.ent_coef, 0.0, 1e3)
         check_bool("TrainConfig.clip_value", self.clip_value)
         _float("reward_scale", self.reward_scale, 0.0, 1e12, lo_open=True)
+        check_bool("TrainConfig.normalize_obs", self.normalize_obs)
         hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else self.hidden
         if not isinstance(hidden, tuple) or not hidden or any(
                 isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):

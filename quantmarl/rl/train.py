@@ -50,8 +50,10 @@ import optax
 from flax import struct
 
 from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
+from quantmarl.rl import normalize
 from quantmarl.rl.config import TrainConfig
 from quantmarl.rl.networks import carry_size, policy_step
+from quantmarl.rl.normalize import normalizing
 from quantmarl.rl.policy import Opponent, build_network, per_learner
 from quantmarl.rl.ppo import explained_variance, gae, loss_fn
 from quantmarl.rl.rollout import (
@@ -142,12 +144,13 @@ class Trainer:
             g: build_network(config, self.nvecs[g], self.obs_dims[g] if mappo else None)
             for g in self.learners}
         self.recurrent = config.network == "gru"
-        self.step_fns = {g: per_learner(policy_step(self.networks[g]), config.share_params)
+        self.step_fns = {g: per_learner(normalizing(policy_step(self.networks[g])),
+                                        config.share_params)
                          for g in self.learners}
         self.carry_sizes = {g: carry_size(self.networks[g]) for g in self.learners}
         for name, opp in zip(self.opponent_names, self.opponents, strict=True):
-            self.step_fns[name] = per_learner(policy_step(opp.network, actor_only=True),
-                                               opp.shared)
+            self.step_fns[name] = per_learner(
+                normalizing(policy_step(opp.network, actor_only=True)), opp.shared)
             self.carry_sizes[name] = carry_size(opp.network)
         #: every group reports these (action shares of another group's encoding: NaN)
         self.metric_names = METRICS + tuple(dict.fromkeys(
@@ -187,6 +190,9 @@ class Trainer:
             net = self.networks[g]
             init = ((lambda k, x, n=net: n.init(k, n.initial_carry((1,)), x))
                     if self.recurrent else net.init)
+            if self.config.normalize_obs:
+                init = (lambda k, x, f=init: {**f(k, x),
+                                              normalize.KEY: normalize.init_stats(x.shape[-1])})
             if self.config.share_params:
                 params[g] = init(k, x)
             else:
@@ -210,7 +216,7 @@ class Trainer:
     def init(self, key: jax.Array) -> RunnerState:
         k_net, k_env, k_run = jax.random.split(key, 3)
         params = self._init_params(k_net)
-        opt_state = {g: self.tx.init(params[g]) for g in self.learners}
+        opt_state = {g: self.tx.init(normalize.split(params[g])[0]) for g in self.learners}
         reset = jax.vmap(self.env.reset, in_axes=(0, None))
         obs, env_state = reset(jax.random.split(k_env, self.config.n_envs), self.env_params)
         return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
@@ -251,8 +257,11 @@ class Trainer:
             batch = {"obs": t.obs, "actions": t.action, "old_log_probs": t.log_prob,
                      "old_values": t.value, "advantages": adv, "returns": ret}
             batch = self._batch(batch, t.first, runner.carry[g])
-            params[g], opt_state[g], m = self._epochs(
-                g, runner.params[g], runner.opt_state[g], batch, jax.random.fold_in(k_epochs, gi))
+            trainable, stats = normalize.split(runner.params[g])
+            trainable, opt_state[g], m = self._epochs(
+                g, trainable, stats, runner.opt_state[g], batch,
+                jax.random.fold_in(k_epochs, gi))
+            params[g] = normalize.join(trainable, self._observed(stats, t.obs))
             done = t.done.astype(jnp.float32)
             n_done = done.sum()
             mean_at_done = lambda x, d=done, n=n_done: jnp.where(  # noqa: E731
@@ -306,14 +315,26 @@ class Trainer:
 
         return replay
 
-    def _epochs(self, g: str, params, opt_state, batch: dict, key: jax.Array):
+    def _observed(self, stats, obs: jax.Array):
+        """``stats`` updated with a rollout's inputs ``obs`` ``[T, E, count, d]`` (per learner
+        when params are not shared); None stays None."""
+        if stats is None:
+            return None
+        if self.config.share_params:
+            return normalize.update(stats, obs)
+        return jax.vmap(normalize.update, in_axes=(0, -2))(stats, obs)
+
+    def _epochs(self, g: str, params, stats, opt_state, batch: dict, key: jax.Array):
+        """PPO epochs on the trainable ``params``; the policy standardises its inputs with
+        the rollout's ``stats`` (None: no normalisation)."""
         c = self.config
         axis = 1 if self.recurrent else 0  # the sample axis of :meth:`_batch`'s leaves
         n = batch["advantages"].shape[axis]
         coefs = dict(clip_eps=c.clip_eps, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
                      clip_value=c.clip_value)
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-        apply = self._loss_apply(g)
+        full_apply = self._loss_apply(g)
+        apply = lambda p, x: full_apply(normalize.join(p, stats), x)  # noqa: E731
 
         def minibatch(carry, mb):
             p, s = carry

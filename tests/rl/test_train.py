@@ -64,6 +64,13 @@ def test_metrics_shapes_and_values(trained):
     for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "lr", "grad_norm"):
         assert np.isfinite(np.asarray(m[name])).all(), name
     np.testing.assert_allclose(sum(np.asarray(m[k]) for k in shares), 1.0, rtol=1e-6)
+    # input statistics: every rollout input of the 3 updates counted once, per seed
+    stats = out.runner.params["momentum_trader"]["obs_norm"]
+    np.testing.assert_allclose(np.asarray(stats.count), 1e-4 + 3 * 4 * 8, rtol=1e-6)
+    assert stats.mean.shape == (2, trainer.obs_dims["momentum_trader"])
+    assert (np.asarray(stats.var) >= 0).all()
+    # the optimiser never sees them
+    assert "obs_norm" not in out.runner.opt_state["momentum_trader"][1][0].mu
     assert (np.asarray(m["grad_norm"]) > 0).all()
     # annealed learning rate: lr, then linearly down
     lr = np.asarray(m["lr"][0])
