@@ -30,7 +30,7 @@ from pathlib import Path
 import jax
 
 from quantmarl import runtime
-from quantmarl.rl import checkpoint, history
+from quantmarl.rl import checkpoint, history, stopping
 from quantmarl.rl.config import (
     AGENT_TYPES,
     ALGORITHMS,
@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, default=None, help="seeds trained at once (vmapped)")
     p.add_argument("--seed", type=int, default=None, help="base PRNG seed")
     p.add_argument("--n-envs", type=int, default=None)
+    p.add_argument("--stop-patience", type=int, default=None, metavar="P",
+                   help="stop early after P updates without improvement of the moving "
+                        "average return (--iterations is then the maximum)")
     p.add_argument("--opponent", action="append", default=None, metavar="DIR",
                    help="checkpoint loaded as frozen opponents (repeatable)")
     p.add_argument("--self-play", type=int, default=0, metavar="G",
@@ -82,7 +85,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     flags = {"agent_types": args.agent_type, "agents_per_type": args.agents_per_type,
              "algorithm": args.algorithm, "network": args.network,
              "iterations": args.iterations, "seeds": args.seeds,
-             "seed": args.seed, "n_envs": args.n_envs,
+             "seed": args.seed, "n_envs": args.n_envs, "stop_patience": args.stop_patience,
              "opponents": tuple(args.opponent) if args.opponent else None}
     return TrainConfig.from_dict(data, **flags)
 
@@ -108,9 +111,15 @@ def train_run(config: TrainConfig, directory: Path, *, resume: bool = False,
     if runner is None:
         runner = jax.jit(jax.vmap(trainer.init))(seed_keys(config))
     chunk = checkpoint_every if checkpoint_every > 0 else config.iterations
+    if config.stop_patience:  # the rule is checked after every chunk
+        chunk = min(chunk, config.stop_window)
     runs: dict[int, object] = {}
     metrics, wall, compile_s, steps = past, 0.0, 0.0, 0
-    while done < config.iterations:
+    stopped = _stopped(config, metrics)
+    if stopped is not None:
+        raise ValueError(f"{directory}: nothing to do, the run stopped early at update "
+                         f"{stopped}")
+    while done < config.iterations and stopped is None:
         n = min(chunk, config.iterations - done)
         if n not in runs:
             t0 = time.perf_counter()
@@ -125,6 +134,7 @@ def train_run(config: TrainConfig, directory: Path, *, resume: bool = False,
         steps += n * config.env_steps_per_update * config.seeds
         checkpoint.save(directory, config, runner)
         history.write_json(directory / "metrics.json", metrics)
+        stopped = _stopped(config, metrics)
     bar.close()
     history.write_csv(directory / "metrics.csv", metrics)
     fig = history.learning_curves(metrics, title=f"PPO ({config.algorithm}): "
@@ -133,7 +143,15 @@ def train_run(config: TrainConfig, directory: Path, *, resume: bool = False,
     return {"checkpoint": str(directory), "iterations": done, "seeds": config.seeds,
             "env_steps": steps, "compile_s": round(compile_s, 2), "train_s": round(wall, 2),
             "env_steps_per_s": round(steps / wall, 1) if wall > 0 else None,
-            "final": history.final_summary(metrics)}
+            "stopped_at": stopped, "final": history.final_summary(metrics)}
+
+
+def _stopped(config: TrainConfig, metrics: dict | None) -> int | None:
+    """The update at which the early-stopping rule fired on ``metrics``, or None."""
+    if metrics is None or not config.stop_patience:
+        return None
+    return stopping.stop_update(stopping.mean_return(metrics), config.stop_window,
+                                config.stop_patience, config.stop_tol)
 
 
 def main(argv: list[str] | None = None) -> int:

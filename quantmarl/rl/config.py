@@ -110,6 +110,10 @@ class TrainConfig:
     activation: str = "tanh"
     network: str = "mlp"  # "mlp" (feedforward) or "gru" (recurrent actor, see networks.py)
     gru_size: int = 64  # GRU units when network == "gru"
+    # early stopping (quantmarl.rl.stopping): iterations is then the maximum budget
+    stop_patience: int = 0  # updates without improvement before stopping (0: never early)
+    stop_window: int = 10  # updates in the moving average of the mean episode return
+    stop_tol: float = 0.0  # improvement needed, in episode-return units (scaled rewards)
     # seeds
     seed: int = 0
     seeds: int = 1  # independent runs, vmapped in one compiled call
@@ -167,6 +171,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.n_minibatches ({self.n_minibatches}) must divide "
                              f"n_envs ({self.n_envs}) when network is 'gru' (recurrent "
                              "minibatches are whole environment sequences)")
+        _int("stop_patience", self.stop_patience, 0, 10**7)
+        _int("stop_window", self.stop_window, 1, 10**6)
+        _float("stop_tol", self.stop_tol, 0.0, 1e12)
         _int("seed", self.seed, 0, 2**31 - 1)
         _int("seeds", self.seeds, 1, 4096)
 

@@ -63,6 +63,20 @@ def test_train_then_resume_then_evaluate(run_dir, capsys):
     assert table["trained"] or table["reasons"]
 
 
+def test_training_stops_early_when_the_return_stops_improving(run_dir, capsys):
+    ck = run_dir / "stop"
+    cfg = run_dir / "stop.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "stop_window": 1, "stop_tol": 1e9}))
+    args = ["--config", str(cfg), "--iterations", "5", "--stop-patience", "1",
+            "--checkpoint-dir", str(ck), "--no-progress"]
+    assert train_cli.main(args) == 0
+    out = last_json(capsys)  # update 1 sets the best, update 2 cannot beat it by 1e9
+    assert out["stopped_at"] == 2 and out["iterations"] == 2
+    assert checkpoint.load_meta(ck)["update"] == 2
+    assert train_cli.main(args + ["--resume"]) == 2
+    assert "stopped early at update 2" in capsys.readouterr().err
+
+
 def test_interrupted_run_resumes_exactly(run_dir, capsys):
     """A run stopped after 1 of 3 updates, resumed by the CLI, ends bit for bit where an
     uninterrupted run ends."""
