@@ -117,11 +117,6 @@ def _bootstrap(resample_means, seed: int, n_resamples: int) -> tuple[float, floa
     return intervals.percentile_interval(np.concatenate(reps), CONFIDENCE)
 
 
-def _finite(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def paired_comparison(
     a: Sequence[float] | np.ndarray,
     b: Sequence[float] | np.ndarray,
@@ -175,8 +170,9 @@ def paired_comparison(
     return Finding(
         hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
         p_value=p, test=name, n_seeds=n, alpha=alpha, verdict=verdict(p, alpha),
-        alternative=alternative, ci_method=ci, statistic=_finite(stat) if stat is not None
-        else None, cohens_d=effect / sd if sd > 0 else None,  # d_z from this finding's numbers
+        alternative=alternative, ci_method=ci,
+        statistic=intervals.finite_or_none(stat) if stat is not None else None,
+        cohens_d=effect / sd if sd > 0 else None,  # d_z from this finding's numbers
         mean_a=float(a.mean()),
         mean_b=float(b.mean()), note=note,
     )
@@ -235,7 +231,7 @@ def two_sample_comparison(
         hypothesis=hypothesis, metric=metric, effect_size=effect, ci_low=lo, ci_high=hi,
         p_value=p, test=name, n_seeds=na, alpha=alpha, verdict=verdict(p, alpha),
         alternative=alternative, ci_method=ci,
-        statistic=_finite(stat) if stat is not None else None,
+        statistic=intervals.finite_or_none(stat) if stat is not None else None,
         cohens_d=pooled if math.isfinite(pooled) else None, mean_a=float(a.mean()),
         mean_b=float(b.mean()), n_b=nb, note=note,
     )

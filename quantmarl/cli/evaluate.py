@@ -49,16 +49,9 @@ def _table(stats: dict, label: str) -> str:
     lines = [f"{label}",
              "agent".ljust(22) + "".join(h.rjust(26) for h in
                                           ("PnL %", "Sharpe", "max DD %", "win rate"))]
-
-    def fmt(e, scale=1.0):
-        if e["mean"] is None:
-            return "n/a"
-        lo, hi = (x if x is not None else float("nan") for x in e["ci95"])
-        return f"{e['mean'] * scale:.3f} [{lo * scale:.3f}, {hi * scale:.3f}]"
-
     for agent, s in stats.items():
-        cells = (fmt(s["pnl"], 100), fmt(s["sharpe"]), fmt(s["max_drawdown"], 100),
-                 fmt(s["win_rate"]))
+        cells = (_cell(s["pnl"], 100), _cell(s["sharpe"]), _cell(s["max_drawdown"], 100),
+                 _cell(s["win_rate"]))
         lines.append(agent.ljust(22) + "".join(c.rjust(26) for c in cells))
     return "\n".join(lines)
 
@@ -95,6 +88,7 @@ def _comparison(result: dict, n_episodes: int, n_seeds: int) -> str:
 
 
 def _cell(e: dict, scale: float = 1.0) -> str:
+    """``mean [low, high]`` of a ``{"mean", "ci95"}`` record, times ``scale``."""
     if e["mean"] is None:
         return "n/a"
     lo, hi = (x * scale if x is not None else float("nan") for x in e["ci95"])

@@ -3,7 +3,9 @@
 * :func:`t_interval`: Student-t interval ``center +- t_{(1+c)/2, df} * se``;
 * :func:`mean_t_interval`: the t interval of a sample's mean (non-finite values dropped);
 * :func:`wilson_interval`: Wilson score interval of a proportion ``k / n``;
-* :func:`percentile_interval`: percentile interval of bootstrap replicates.
+* :func:`percentile_interval`: percentile interval of bootstrap replicates;
+* :func:`mean_record`: ``{"mean", "ci95": [low, high]}`` of a sample, JSON-ready
+  (:func:`finite_or_none`: non-finite figures become ``None``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import math
 import numpy as np
 import scipy.stats as sps
 
-__all__ = ["mean_t_interval", "percentile_interval", "t_interval", "wilson_interval"]
+__all__ = ["finite_or_none", "mean_record", "mean_t_interval", "percentile_interval",
+           "t_interval", "wilson_interval"]
 
 CONFIDENCE = 0.95
 
@@ -61,3 +64,15 @@ def percentile_interval(replicates, confidence: float = CONFIDENCE) -> tuple[flo
     lo, hi = np.quantile(np.asarray(replicates, np.float64),
                          [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(lo), float(hi)
+
+
+def finite_or_none(x) -> float | None:
+    """``float(x)``, or ``None`` when it is not finite (JSON has no NaN)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def mean_record(x, confidence: float = CONFIDENCE) -> dict:
+    """``{"mean", "ci95": [low, high]}`` of :func:`mean_t_interval` (``None`` for NaN)."""
+    m, lo, hi = mean_t_interval(x, confidence)
+    return {"mean": finite_or_none(m), "ci95": [finite_or_none(lo), finite_or_none(hi)]}

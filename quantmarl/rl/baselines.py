@@ -32,7 +32,7 @@ with policies that need no learning (:func:`quantmarl.rl.evaluate.make_episodes`
   group trades market orders of its ``trade_size``; a ``limit`` group sends its
   smallest order at offset 0 (at the mid's passive side). The rule of a group
   (:func:`rule_for`): ``quoter`` for the ``market_maker`` encoding; ``index``
-  for a group named ``arbitrageur`` or any spec with ``basis``; else
+  for any spec with ``basis``; else
   ``momentum`` when the spec has ``momentum`` or ``returns``; else ``value``.
 """
 
@@ -66,8 +66,8 @@ def rule_for(group: AgentGroup) -> str:
     cols = feature_slices(group.observation)
     if group.action == "market_maker":
         return "quoter"
-    if group.name == "arbitrageur" or "basis" in cols:
-        return "index" if "basis" in cols else "momentum"
+    if "basis" in cols:
+        return "index"
     if "momentum" in cols or "returns" in cols:
         return "momentum"
     if "fundamental" in cols:

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from quantmarl.quant.intervals import mean_t_interval
+from quantmarl.quant.intervals import mean_record
 
 METRICS = ("pnl", "sharpe")
 VERDICT_BASELINES = ("random", "hold")
@@ -42,9 +42,7 @@ def interval(values: np.ndarray) -> dict:
     """``{"mean", "ci95", "n", "over"}`` of ``values`` ``[S, E]`` (see the module doc)."""
     units, over = (values.mean(axis=1), "seeds") if values.shape[0] >= 2 else (values[0],
                                                                                 "episodes")
-    m, lo, hi = mean_t_interval(units)
-    return {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)], "n": int(units.size),
-            "over": over}
+    return {**mean_record(units), "n": int(units.size), "over": over}
 
 
 def compare(wealth_by_policy: dict[str, np.ndarray],
@@ -77,7 +75,3 @@ def verdict(table: dict[str, dict]) -> dict:
 
 def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4g}"
-
-
-def _clean(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None

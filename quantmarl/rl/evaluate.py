@@ -83,22 +83,20 @@ def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):
         for i, g in enumerate(groups):
             k = jax.random.fold_in(key, i)
             nvec = trainer.nvecs[g]
-            if g not in trainer.learners:
-                memory[g], logits, _ = trainer.step_fns[g](
-                    params[g], clear_memory(memory[g], first), inputs[g])
-                actions[g] = act(k, logits, nvec, greedy=False)
-            elif isinstance(which, str) and which in baselines.BASELINES:
+            if g in trainer.learners and isinstance(which, str) and which in baselines.BASELINES:
                 actions[g] = _baseline(which, specs[g], k, g_obs[g], nvec)
+                continue
+            memory[g], logits, _ = trainer.step_fns[g](
+                params[g], clear_memory(memory[g], first), inputs[g])
+            if g not in trainer.learners:  # frozen opponents sample their policies
+                actions[g] = act(k, logits, nvec, greedy=False)
+            elif isinstance(which, str):
+                actions[g] = act(k, logits, nvec, greedy=which == "greedy")
             else:
-                memory[g], logits, _ = trainer.step_fns[g](
-                    params[g], clear_memory(memory[g], first), inputs[g])
-                if isinstance(which, str):
-                    actions[g] = act(k, logits, nvec, greedy=which == "greedy")
-                else:
-                    every = [act(k, logits, nvec, greedy=True), act(k, logits, nvec, False)]
-                    every += [_baseline(b, specs[g], k, g_obs[g], nvec)
-                              for b in baselines.BASELINES]
-                    actions[g] = jnp.stack([a.astype(jnp.int32) for a in every])[which]
+                every = [act(k, logits, nvec, greedy=True), act(k, logits, nvec, False)]
+                every += [_baseline(b, specs[g], k, g_obs[g], nvec)
+                          for b in baselines.BASELINES]
+                actions[g] = jnp.stack([a.astype(jnp.int32) for a in every])[which]
         return unstack_actions(env, actions), memory
 
     def run(key, params, env_params, which):
@@ -153,17 +151,13 @@ def summarise(wealth, agents: tuple[str, ...]) -> dict:
         wins = int((pnl > 0).sum())
         entry = {}
         for name, x in (("pnl", pnl), ("sharpe", sharpe), ("max_drawdown", mdd)):
-            m, lo, hi = intervals.mean_t_interval(x)
-            entry[name] = {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)]}
+            entry[name] = intervals.mean_record(x)
         m, lo, hi = intervals.wilson_interval(wins, pnl.shape[0])
-        entry["win_rate"] = {"mean": _clean(m), "ci95": [_clean(lo), _clean(hi)]}
+        clean = intervals.finite_or_none
+        entry["win_rate"] = {"mean": clean(m), "ci95": [clean(lo), clean(hi)]}
         entry["episodes"] = int(pnl.shape[0])
         out[agent] = entry
     return out
-
-
-def _clean(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def learner_agents(trainer: Trainer) -> tuple[str, ...]:
