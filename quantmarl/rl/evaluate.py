@@ -48,10 +48,13 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     ``policy``: ``"sample"`` (stochastic policy), ``"greedy"`` (mode of each
     action component), or a baseline for the learners (:mod:`quantmarl.rl.baselines`):
     ``"random"`` (uniform actions), ``"hold"`` (never trade) or ``"scripted"`` (the
-    group's rule on its observation); the opponents keep their policies.
+    group's rule on its observation); the opponents keep their policies. A function
+    ``policy(group, key, obs) -> actions`` (obs float32 ``[n_episodes, count, d]``,
+    actions int32 ``[n_episodes, count, len(nvec)]``) plays every learner group by hand,
+    e.g. an oracle that knows the market's planted signal.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    if not callable(policy) and policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES} or a function, got {policy!r}")
     run = _episodes(trainer, n_episodes, records, env_params)
     return jax.jit(lambda key, params, env_params=None: run(key, params, env_params, policy))
 
@@ -66,8 +69,9 @@ def make_comparison(trainer: Trainer, n_episodes: int):
 
 
 def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):
-    """``run(key, params, env_params, which)``: ``which`` a policy name (static) or an int32
-    index into :data:`POLICIES` (traced: every candidate action is computed, one is used)."""
+    """``run(key, params, env_params, which)``: ``which`` a policy name or function (static)
+    or an int32 index into :data:`POLICIES` (traced: every candidate action is computed,
+    one is used)."""
     env = MarketEnv(dataclasses.replace(trainer.env.config, auto_reset=False))
     length = env.config.market.episode_length
     groups = group_agents(env)
@@ -83,6 +87,9 @@ def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):
         for i, g in enumerate(groups):
             k = jax.random.fold_in(key, i)
             nvec = trainer.nvecs[g]
+            if g in trainer.learners and callable(which):
+                actions[g] = jnp.asarray(which(g, k, g_obs[g]), jnp.int32)
+                continue
             if g in trainer.learners and isinstance(which, str) and which in baselines.BASELINES:
                 actions[g] = _baseline(which, specs[g], k, g_obs[g], nvec)
                 continue
