@@ -106,6 +106,7 @@ class TrainConfig:
     clip_value: bool = True
     reward_scale: float = 1e4  # rewards x this before GAE (1e4: basis points of wealth)
     normalize_obs: bool = True  # standardise inputs with running statistics (rl.normalize)
+    normalize_reward: bool = False  # rewards / running std of the discounted return
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     network: str = "mlp"  # "mlp" (feedforward) or "gru" (recurrent actor, see networks.py)
@@ -158,6 +159,7 @@ class TrainConfig:
         check_bool("TrainConfig.clip_value", self.clip_value)
         _float("reward_scale", self.reward_scale, 0.0, 1e12, lo_open=True)
         check_bool("TrainConfig.normalize_obs", self.normalize_obs)
+        check_bool("TrainConfig.normalize_reward", self.normalize_reward)
         hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else self.hidden
         if not isinstance(hidden, tuple) or not hidden or any(
                 isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):

@@ -11,6 +11,11 @@ Training updates the statistics once per update, after the PPO epochs, from the
 inputs of that update's rollout (Chan et al.'s parallel mean/variance merge, in
 float32); the rollout and the epochs use the same statistics, so the first
 epoch's probability ratios are exactly 1. Evaluation never updates them.
+
+Reward scaling (``TrainConfig.normalize_reward``, :func:`scale_rewards`) divides each
+group's rewards by the running standard deviation of its discounted return before
+GAE; its state (:class:`ReturnScaler`) lives in the runner state, since only training
+uses it. Reported episode returns stay unscaled by it.
 """
 
 from __future__ import annotations
@@ -83,3 +88,34 @@ def split(params: dict) -> tuple[dict, RunningStats | None]:
 def join(trainable: dict, stats: RunningStats | None) -> dict:
     """Inverse of :func:`split`."""
     return trainable if stats is None else {**trainable, KEY: stats}
+
+
+# ----- reward scaling by the running std of the discounted return -----
+@struct.dataclass
+class ReturnScaler:
+    """Reward scaling state of one learner group (``TrainConfig.normalize_reward``)."""
+
+    stats: RunningStats  # moments of the discounted return, d = 1
+    ret: jax.Array  # float32 [n_envs, count] discounted return of the episode so far
+
+
+def init_scaler(n_envs: int, count: int) -> ReturnScaler:
+    return ReturnScaler(stats=init_stats(1), ret=jnp.zeros((n_envs, count), jnp.float32))
+
+
+def scale_rewards(scaler: ReturnScaler, reward: jax.Array, done: jax.Array,
+                  gamma: float) -> tuple[ReturnScaler, jax.Array]:
+    """``(scaler, reward / sqrt(Var[discounted return] + 1e-8))`` for a rollout's ``reward``
+    and ``done`` ``[T, n_envs, count]``, as PureJaxRL's and CleanRL's reward normalisation
+    (the mean is not removed). The return accumulates ``ret = gamma * ret + r`` and restarts
+    after ``done``; its variance is merged with every step of the rollout first."""
+
+    def step(ret, xs):
+        r, d = xs
+        ret = gamma * ret + r
+        return jnp.where(d, 0.0, ret), ret
+
+    ret, returns = jax.lax.scan(step, scaler.ret, (reward.astype(jnp.float32), done))
+    stats = update(scaler.stats, returns[..., None])
+    return (ReturnScaler(stats=stats, ret=ret),
+            (reward / jnp.sqrt(stats.var[0] + EPS)).astype(jnp.float32))

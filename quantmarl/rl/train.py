@@ -29,7 +29,8 @@ checkpoints named in ``config.opponents``) act in the same market and are never
 updated. Building a trainer reads no file.
 
 Metrics, per update and group (``metrics[group][name]``, float32 ``[n_updates]``):
-``episode_return`` (x ``reward_scale``, the units the critic learns) and
+``episode_return`` (x ``reward_scale``; the critic learns these units, divided by the
+running return std when ``normalize_reward``) and
 ``pnl`` (final marked wealth / initial wealth - 1), means over the episodes
 that ended in the rollout (NaN if none ended); ``episodes``, ``reward``
 (mean per step, scaled), ``policy_loss``,
@@ -87,6 +88,7 @@ class RunnerState:
     env_state: EnvState  # leading [n_envs]
     obs: dict  # agent -> float32 [n_envs, obs_dim]
     carry: dict  # group -> float32 [n_envs, count, carry_size] policy memory (size 0: MLP)
+    reward_norm: dict  # learner group -> normalize.ReturnScaler ({} unless normalize_reward)
     key: jax.Array  # PRNG key
     update: jax.Array  # int32 [] updates done
 
@@ -219,9 +221,11 @@ class Trainer:
         opt_state = {g: self.tx.init(normalize.split(params[g])[0]) for g in self.learners}
         reset = jax.vmap(self.env.reset, in_axes=(0, None))
         obs, env_state = reset(jax.random.split(k_env, self.config.n_envs), self.env_params)
+        scalers = ({g: normalize.init_scaler(self.config.n_envs, self.counts[g])
+                    for g in self.learners} if self.config.normalize_reward else {})
         return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
-                           carry=self.initial_carry(self.config.n_envs), key=k_run,
-                           update=jnp.zeros((), jnp.int32))
+                           carry=self.initial_carry(self.config.n_envs), reward_norm=scalers,
+                           key=k_run, update=jnp.zeros((), jnp.int32))
 
     def run(self, runner: RunnerState, n_updates: int) -> TrainOutput:
         """``n_updates`` PPO updates (static count) in one ``lax.scan``."""
@@ -248,12 +252,16 @@ class Trainer:
             k_roll, runner.env_state, runner.obs, runner.carry,
             self.policy_params(runner.params), self.env_params)
         last = self.last_values(runner.replace(env_state=env_state, obs=obs, carry=carry))
-        params, opt_state, metrics = {}, {}, {}
+        params, opt_state, metrics, scalers = {}, {}, {}, dict(runner.reward_norm)
         for gi, g in enumerate(self.learners):
             t = traj[g]
             t = t.replace(reward=t.reward * c.reward_scale,
                           episode_return=t.episode_return * c.reward_scale)
-            adv, ret = gae(t.reward, t.value, t.done, last[g], c.gamma, c.gae_lambda)
+            reward = t.reward
+            if g in scalers:
+                scalers[g], reward = normalize.scale_rewards(scalers[g], reward, t.done,
+                                                             c.gamma)
+            adv, ret = gae(reward, t.value, t.done, last[g], c.gamma, c.gae_lambda)
             batch = {"obs": t.obs, "actions": t.action, "old_log_probs": t.log_prob,
                      "old_values": t.value, "advantages": adv, "returns": ret}
             batch = self._batch(batch, t.first, runner.carry[g])
@@ -278,7 +286,7 @@ class Trainer:
         if self.progress is not None:
             jax.debug.callback(self.progress, update, metrics)
         return RunnerState(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
-                           carry=carry, key=key, update=update), metrics
+                           carry=carry, reward_norm=scalers, key=key, update=update), metrics
 
     def _batch(self, batch: dict, first: jax.Array, carry0: jax.Array) -> dict:
         """The update's samples, leaves ``[T, E, count, ...]`` -> minibatchable leaves.
