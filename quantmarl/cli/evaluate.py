@@ -5,7 +5,10 @@ with their trained policies, its frozen opponents with theirs, the reactive and
 background tiers as configured) and prints, per agent, PnL (fraction of initial
 wealth), Sharpe (per episode), maximum drawdown and win rate, each with a 95%
 interval over episodes (t-interval; Wilson for the win rate). ``--baseline``
-adds the same figures for uniformly random learners. ``--render ansi`` prints
+adds, per learner group, PnL and Sharpe of the greedy and sampled policies beside the
+uniform-random, hold-only and scripted baselines on the same episodes (intervals over
+the checkpoint's seeds) and the trained / not-trained verdict
+(:mod:`quantmarl.rl.compare`). ``--render ansi`` prints
 the market view at the end of one extra episode played through the PettingZoo
 shell. The last line printed is a JSON object with every figure.
 """
@@ -22,10 +25,9 @@ import numpy as np
 from quantmarl import runtime
 from quantmarl.env.pettingzoo import parallel_env
 from quantmarl.rl import checkpoint
-from quantmarl.rl.compare import compare
-from quantmarl.rl.evaluate import POLICIES, make_comparison, make_episodes, summarise
+from quantmarl.rl.evaluate import compare_with_baselines, make_episodes, summarise
 from quantmarl.rl.policy import act
-from quantmarl.rl.rollout import group_agents, stack_obs, unstack_actions
+from quantmarl.rl.rollout import stack_obs, unstack_actions
 from quantmarl.rl.train import Trainer
 
 
@@ -54,20 +56,6 @@ def _table(stats: dict, label: str) -> str:
                  _cell(s["win_rate"]))
         lines.append(agent.ljust(22) + "".join(c.rjust(26) for c in cells))
     return "\n".join(lines)
-
-
-def baseline_comparison(trainer: Trainer, all_params, seeds, n_episodes: int, key) -> dict:
-    """:func:`~quantmarl.rl.compare.compare` of every policy in
-    :data:`~quantmarl.rl.evaluate.POLICIES` over trained ``seeds``: seed ``s`` plays its own
-    ``n_episodes`` (keys from ``fold_in(key, s)``), the same for every policy."""
-    run = make_comparison(trainer, n_episodes)
-    per_seed = np.stack([np.asarray(run(jax.random.fold_in(key, s),
-                                        jax.tree.map(lambda x, s=s: x[s], all_params)))
-                         for s in seeds], axis=1)  # [P, S, E, T + 1, n]
-    paths = dict(zip(POLICIES, per_seed, strict=True))
-    columns = {g: [trainer.env.agents.index(a) for a in agents]
-               for g, agents in group_agents(trainer.env).items() if g in trainer.learners}
-    return compare(paths, columns)
 
 
 def _comparison(result: dict, n_episodes: int, n_seeds: int) -> str:
@@ -150,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_table(result["agents"], f"trained policies ({args.policy}), {args.episodes} episodes"))
     if args.baseline:
         seeds = range(config.seeds) if args.seed_index is None else [index]
-        result["baselines"] = baseline_comparison(trainer, runner.params, seeds, args.episodes,
-                                                  key)
+        result["baselines"] = compare_with_baselines(trainer, runner.params, seeds,
+                                                     args.episodes, key)
         print(_comparison(result["baselines"], args.episodes, len(seeds)))
     if args.render == "ansi":
         print(render_episode(trainer, params, args.seed))

@@ -60,6 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, default=None, help="seeds trained at once (vmapped)")
     p.add_argument("--seed", type=int, default=None, help="base PRNG seed")
     p.add_argument("--n-envs", type=int, default=None)
+    p.add_argument("--stress-prob", type=float, default=None, metavar="P",
+                   help="train under random stress: each event kind (flash crash and rally, "
+                        "volatility spike, liquidity shock, news) occurs in an episode with "
+                        "probability P, at a random time and size (default 0)")
     p.add_argument("--stop-patience", type=int, default=None, metavar="P",
                    help="stop early after P updates without improvement of the moving "
                         "average return (--iterations is then the maximum)")
@@ -86,6 +90,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
              "algorithm": args.algorithm, "network": args.network,
              "iterations": args.iterations, "seeds": args.seeds,
              "seed": args.seed, "n_envs": args.n_envs, "stop_patience": args.stop_patience,
+             "stress_prob": args.stress_prob,
              "opponents": tuple(args.opponent) if args.opponent else None}
     return TrainConfig.from_dict(data, **flags)
 

@@ -22,6 +22,7 @@ from quantmarl.env.keys import step_keys
 from quantmarl.env.observations import ObsContext, obs_size, observe, resolve_spec
 from quantmarl.env.rewards import RewardContext, default_reward_params, get_reward
 from quantmarl.env.types import AgentGroup, EnvConfig, EnvParams, EnvState
+from quantmarl.events.draws import draw_schedule, no_random_stress
 from quantmarl.market import default_params, reset, step
 from quantmarl.market.smart import SmartActions
 from quantmarl.market.state import MarketState
@@ -53,6 +54,10 @@ class MarketEnv:
 
     State: :class:`EnvState` (the market state, per-learner wealth, reward carry,
     alive flags and episode returns).
+
+    Stress: besides the market's scheduled events (``params.market.schedule``), every
+    reset draws the episode's random events from ``params.stress``
+    (:mod:`quantmarl.events.draws`; none by default).
 
     Episode ends: a learner whose marked wealth falls below ``bankrupt_floor`` of
     its initial wealth is terminated; its later actions are ignored. All learners
@@ -93,14 +98,21 @@ class MarketEnv:
     @property
     def default_params(self) -> EnvParams:
         return EnvParams(market=default_params(self.config.market),
-                         reward=default_reward_params(), bankrupt_floor=jnp.asarray(0.5))
+                         reward=default_reward_params(), bankrupt_floor=jnp.asarray(0.5),
+                         stress=no_random_stress())
 
     # ----- core -----
     def reset(self, key: jax.Array, params: EnvParams | None = None):
         """``(obs, state)``: a fresh market from ``key`` (``params`` default:
-        :attr:`default_params`)."""
+        :attr:`default_params`), with ``params.stress``'s random events for the episode
+        in the market's injected-event table (drawn from ``fold_in(key, 1)``, so the
+        market's own draws do not depend on the stress spec)."""
         params = self.default_params if params is None else params
         market = reset(key, self.config.market, params.market)
+        m = self.config.market
+        events = draw_schedule(jax.random.fold_in(key, 1), params.stress, m.episode_length,
+                               m.n_assets, m.max_events)
+        market = market.replace(injected=events)
         n = self.num_agents
         state = EnvState(market=market, wealth=jnp.ones((n,), jnp.float32),
                          carry=jnp.zeros((n, 2), jnp.float32), alive=jnp.ones((n,), bool),

@@ -16,6 +16,7 @@ from quantmarl._validate import check_bool, check_choice, check_identifier, chec
 from quantmarl.env.actions import ACTIONS
 from quantmarl.env.observations import resolve_spec
 from quantmarl.env.rewards import RewardParams, get_reward
+from quantmarl.events.draws import RandomStress
 from quantmarl.market import MarketConfig, MarketParams
 from quantmarl.market.state import MarketState
 
@@ -86,6 +87,7 @@ class EnvParams:
     market: MarketParams  # the market's dynamics (see quantmarl.market.config)
     reward: RewardParams  # reward weights (see quantmarl.env.rewards)
     bankrupt_floor: jax.Array  # float64 [] fraction of initial wealth below which a learner is out
+    stress: RandomStress  # random stress events drawn at every reset (quantmarl.events.draws)
 
 
 @struct.dataclass

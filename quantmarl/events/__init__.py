@@ -8,6 +8,8 @@
   :func:`expire_events`;
 * :mod:`quantmarl.events.effects`: :func:`effects_at`, the per-asset
   :class:`Effects` of the events active at a step;
+* :mod:`quantmarl.events.draws`: :class:`RandomStress`, random events per episode
+  (kind, time, size and asset drawn at every reset; training under stress);
 * :mod:`quantmarl.events.circuit_breaker`: trading halts on large moves and
   limit-up/limit-down price bands, exact in integer ticks.
 """
@@ -22,6 +24,13 @@ from quantmarl.events.circuit_breaker import (
     reference_price,
     update_breaker,
     validate_rules,
+)
+from quantmarl.events.draws import (
+    STRESS_KINDS,
+    RandomStress,
+    draw_schedule,
+    no_random_stress,
+    random_stress,
 )
 from quantmarl.events.effects import (
     WITHDRAW_LIQUIDITY_MULT,
@@ -50,6 +59,11 @@ from quantmarl.events.schedule import (
 
 __all__ = [
     "EVENT_KINDS",
+    "STRESS_KINDS",
+    "RandomStress",
+    "draw_schedule",
+    "no_random_stress",
+    "random_stress",
     "WITHDRAW_LIQUIDITY_MULT",
     "CircuitBreakerRules",
     "CircuitBreakerState",

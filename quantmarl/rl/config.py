@@ -89,6 +89,7 @@ class TrainConfig:
     # market: its static config, and the one market param training sets
     market: MarketConfig = TRAIN_MARKET  # n_smart is set by the env (one slot per learner)
     correlation: float = 0.8  # MarketParams: fundamental shock correlation between assets
+    stress_prob: float = 0.0  # per episode, chance of each random stress kind (events.draws)
     # PPO
     n_envs: int = 64  # parallel environments per seed
     n_steps: int = 64  # rollout length per update
@@ -140,6 +141,7 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.market must be a MarketConfig (or, in from_dict, a "
                              f"mapping of its fields), got {self.market!r}")
         _float("correlation", self.correlation, -0.99, 0.99)
+        _float("stress_prob", self.stress_prob, 0.0, 1.0)
         _int("n_envs", self.n_envs, 1, 1 << 20)
         _int("n_steps", self.n_steps, 1, 1 << 16)
         _int("iterations", self.iterations, 1, 10**7)

@@ -21,6 +21,7 @@ from quantmarl.env.functional import MarketEnv
 from quantmarl.env.keys import episode_keys, turn_keys
 from quantmarl.quant import intervals
 from quantmarl.rl import baselines
+from quantmarl.rl.compare import compare
 from quantmarl.rl.policy import act
 from quantmarl.rl.rollout import (
     clear_memory,
@@ -66,6 +67,21 @@ def make_comparison(trainer: Trainer, n_episodes: int):
     run = _episodes(trainer, n_episodes, False, None)
     ids = jnp.arange(len(POLICIES), dtype=jnp.int32)
     return jax.jit(lambda key, params: jax.vmap(lambda w: run(key, params, None, w))(ids))
+
+
+def compare_with_baselines(trainer: Trainer, all_params, seeds, n_episodes: int,
+                           key) -> dict:
+    """:func:`~quantmarl.rl.compare.compare` of every policy in :data:`POLICIES` over the
+    trained ``seeds`` (indices into the leading axis of ``all_params``): seed ``s`` plays
+    its own ``n_episodes`` (keys from ``fold_in(key, s)``), the same for every policy."""
+    run = make_comparison(trainer, n_episodes)
+    per_seed = np.stack([np.asarray(run(jax.random.fold_in(key, s),
+                                        jax.tree.map(lambda x, s=s: x[s], all_params)))
+                         for s in seeds], axis=1)  # [P, S, E, T + 1, n]
+    paths = dict(zip(POLICIES, per_seed, strict=True))
+    columns = {g: [trainer.env.agents.index(a) for a in agents]
+               for g, agents in group_agents(trainer.env).items() if g in trainer.learners}
+    return compare(paths, columns)
 
 
 def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):

@@ -51,6 +51,7 @@ import optax
 from flax import struct
 
 from quantmarl.env.functional import EnvConfig, EnvParams, EnvState, MarketEnv
+from quantmarl.events.draws import random_stress
 from quantmarl.rl import normalize
 from quantmarl.rl.config import TrainConfig
 from quantmarl.rl.networks import carry_size, policy_step
@@ -106,8 +107,10 @@ def build_env(config: TrainConfig, opponents: Sequence[Opponent] = ()) -> Market
 
 
 def build_env_params(config: TrainConfig, env: MarketEnv) -> EnvParams:
-    """Default env params, with correlated fundamentals when there are several assets."""
-    params = env.default_params
+    """Default env params, with correlated fundamentals when there are several assets and
+    random stress events (``config.stress_prob`` per kind and episode, the default
+    ranges of :mod:`quantmarl.events.draws`)."""
+    params = env.default_params.replace(stress=random_stress(config.stress_prob))
     a = env.config.market.n_assets
     if a > 1:
         corr = np.full((a, a), config.correlation) + (1.0 - config.correlation) * np.eye(a)
