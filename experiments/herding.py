@@ -40,7 +40,7 @@ from experiments.runner import (
 from experiments.settings import PPOSettings, check_market, experiment_market
 from quantmarl.market import MarketConfig
 from quantmarl.quant import herding, plots, series
-from quantmarl.rl.history import learning_curves
+from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,7 @@ def _result(cfg: HerdingConfig, rl: dict, ctrl: dict, wealth: np.ndarray, metric
         f"Mean share of slot-agent steps with a trade: learners {np.mean(rl['activity']):.3f}, "
         f"rule-based {np.mean(ctrl['activity']):.3f}. Learners' mean evaluation PnL "
         f"{np.mean(pnl):+.4%} of initial wealth.\n\n"
+        + curve_text(curve_summary(metrics)) + "\n\n"
         + format_timings(timings)
     )
     return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes)

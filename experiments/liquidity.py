@@ -45,7 +45,7 @@ from quantmarl.events import liquidity_shock
 from quantmarl.market import MarketConfig
 from quantmarl.quant import market_quality as mq
 from quantmarl.quant import series
-from quantmarl.rl.history import learning_curves
+from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
 @dataclass(frozen=True)
@@ -262,6 +262,7 @@ def _result(cfg: LiquidityConfig, rl: dict, rule: dict, pnl: np.ndarray, metrics
         "skipped and seeds without any estimate are dropped from the test (named in the "
         f"finding's note). Learners' mean evaluation PnL {np.mean(pnl):+.4%} of initial "
         "wealth.\n\n"
+        + curve_text(curve_summary(metrics)) + "\n\n"
         + format_timings(timings)
     )
     figures = [

@@ -92,7 +92,7 @@ def evaluate_candidate(config: TrainConfig, n_episodes: int, key: jax.Array) -> 
     for g, entry in result.items():
         entropy = np.asarray(out.metrics[g]["entropy"])[:, -1]
         groups[g] = {"policies": entry["policies"], "trained": entry["trained"],
-                     "score": score(entry["policies"]),
+                     "reasons": entry["reasons"], "score": score(entry["policies"]),
                      "final_entropy": float(entropy.mean())}
     return {"groups": groups, "train_s": round(train_s, 1), "eval_s": round(eval_s, 1)}
 

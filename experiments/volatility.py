@@ -42,7 +42,7 @@ from experiments.settings import PPOSettings, check_market, experiment_market
 from quantmarl.market import MarketConfig
 from quantmarl.quant import market_quality as mq
 from quantmarl.quant import series
-from quantmarl.rl.history import learning_curves
+from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
 @dataclass(frozen=True)
@@ -246,6 +246,7 @@ def _result(cfg: VolatilityConfig, res: dict, metrics: dict, timings: dict) -> E
         f"(right-censored; {censored:.0%} of the episodes over all conditions, see the "
         "`conditions` table), so recovery differences are lower bounds when censoring is "
         "common. Halts flatten returns, which lowers post-shock volatility mechanically.\n\n"
+        + curve_text(curve_summary(metrics)) + "\n\n"
         + format_timings(timings)
     )
     figures = [

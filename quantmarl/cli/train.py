@@ -148,7 +148,8 @@ def train_run(config: TrainConfig, directory: Path, *, resume: bool = False,
     return {"checkpoint": str(directory), "iterations": done, "seeds": config.seeds,
             "env_steps": steps, "compile_s": round(compile_s, 2), "train_s": round(wall, 2),
             "env_steps_per_s": round(steps / wall, 1) if wall > 0 else None,
-            "stopped_at": stopped, "final": history.final_summary(metrics)}
+            "stopped_at": stopped, "final": history.final_summary(metrics),
+            "curve": history.curve_summary(metrics, config.stop_window, stopped)}
 
 
 def _stopped(config: TrainConfig, metrics: dict | None) -> int | None:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from quantmarl.quant import intervals
+
 
 class ProgressBar:
     """A tqdm bar over updates, fed by ``jax.debug.callback`` from inside the jitted loop.
@@ -162,3 +164,54 @@ def final_summary(metrics: dict, last: int = 5) -> dict:
             entry[k] = v if math.isfinite(v) else None
         out[g] = entry
     return out
+
+
+def curve_summary(metrics: dict, window: int = 10, stopped_at: int | None = None) -> dict:
+    """The learning curve as numbers, per group: the final and the best training return
+    (``episode_return`` of the sampled policy's rollouts, scaled units) and PnL.
+
+    ``final_*``: per seed, the mean of the last ``window`` updates; ``best_return``: per
+    seed, the highest moving average over ``window`` updates; each ``{"mean", "ci95"}``
+    over seeds (no interval for one seed). ``best_update``: the update (1-based) that ends
+    the best window of the mean over seeds. ``stopped_at``: the stopping rule's update,
+    passed through (None: ran the budget). Updates in which no episode ended carry the
+    last value forward."""
+    out = {}
+    for g, m in metrics.items():
+        ret, pnl = (_fill_nan(_as_seeds(m[k])) for k in ("episode_return", "pnl"))
+        w = max(1, min(window, ret.shape[1]))
+        kernel = np.ones(w) / w
+        moving = np.stack([np.convolve(r, kernel, mode="valid") for r in ret])  # [S, U-w+1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean_curve = np.nanmean(moving, axis=0)
+            best = np.nanmax(moving, axis=1)
+        finite = np.isfinite(mean_curve)
+        out[g] = {"final_return": intervals.mean_record(np.nanmean(ret[:, -w:], axis=1)),
+                  "best_return": intervals.mean_record(best),
+                  "best_update": int(np.nanargmax(mean_curve)) + w if finite.any() else None,
+                  "final_pnl": intervals.mean_record(np.nanmean(pnl[:, -w:], axis=1)),
+                  "window": w, "updates": int(ret.shape[1]), "stopped_at": stopped_at}
+    return out
+
+
+def curve_text(summary: dict) -> str:
+    """One line per group of :func:`curve_summary`, for reports."""
+
+    def cell(e: dict, scale: float = 1.0, digits: int = 2) -> str:
+        if e["mean"] is None:
+            return "n/a"
+        lo, hi = e["ci95"]
+        f = f"{{:.{digits}f}}"
+        return f.format(e["mean"] * scale) + (
+            "" if lo is None else f" [{f.format(lo * scale)}, {f.format(hi * scale)}]")
+
+    lines = []
+    for g, s in summary.items():
+        stop = (f"stopped at update {s['stopped_at']}" if s["stopped_at"] is not None
+                else f"ran all {s['updates']} updates")
+        lines.append(f"`{g}` training return (mean of the last {s['window']} updates, 95% "
+                     f"interval over seeds): final {cell(s['final_return'])}, best moving "
+                     f"average {cell(s['best_return'])} (best update {s['best_update']}); "
+                     f"final PnL {cell(s['final_pnl'], 100, 3)}% of wealth; {stop}.")
+    return "\n".join(lines)

@@ -72,6 +72,8 @@ def test_training_stops_early_when_the_return_stops_improving(run_dir, capsys):
     assert train_cli.main(args) == 0
     out = last_json(capsys)  # update 1 sets the best, update 2 cannot beat it by 1e9
     assert out["stopped_at"] == 2 and out["iterations"] == 2
+    curve = out["curve"]["momentum_trader"]
+    assert curve["stopped_at"] == 2 and curve["updates"] == 2 and curve["window"] == 1
     assert checkpoint.load_meta(ck)["update"] == 2
     assert train_cli.main(args + ["--resume"]) == 2
     assert "stopped early at update 2" in capsys.readouterr().err

@@ -11,7 +11,7 @@ known in advance.
    non-overlapping 95% intervals (not on Sharpe: holding the initial position through a
    steady rise already has a high Sharpe ratio).
 
-Learners of the default types on the calibrated market are checked by the slow test in
+Learners of the default types in the training market are checked by the slow test in
 ``tests/rl/test_ladder_slow.py`` and by ``python -m experiments.learners``.
 """
 

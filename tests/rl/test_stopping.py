@@ -1,8 +1,9 @@
-"""The early-stopping rule, by hand."""
+"""The early-stopping rule and the learning curve as numbers, by hand."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from quantmarl.rl.stopping import mean_return, stop_update
 
@@ -32,3 +33,24 @@ def test_mean_return_over_seeds_and_groups():
     got = mean_return(metrics)
     np.testing.assert_allclose(got, [3.0, 2.0])
     assert np.isnan(mean_return({"a": {"episode_return": np.array([[np.nan]])}})[0])
+
+
+def test_curve_summary_by_hand():
+    from quantmarl.rl import history
+
+    ret = np.array([[1.0, 2.0, 3.0, np.nan, 5.0, 6.0],  # NaN: carried forward as 3
+                    [0.0, 1.0, 1.0, 1.0, 2.0, 2.0]])
+    metrics = {"g": {"episode_return": ret, "pnl": np.full((2, 6), 0.01)}}
+    s = history.curve_summary(metrics, window=2, stopped_at=None)["g"]
+    assert s["final_return"]["mean"] == pytest.approx((5.5 + 2.0) / 2)
+    # moving averages: seed 0 best (5+6)/2, seed 1 best (2+2)/2
+    assert s["best_return"]["mean"] == pytest.approx((5.5 + 2.0) / 2)
+    # the mean curve over seeds is highest in the window ending at update 6
+    assert s["best_update"] == 6 and s["updates"] == 6 and s["stopped_at"] is None
+    # t interval over 2 seeds: mean +- 12.706 * sd / sqrt(2)
+    half = 12.7062047 * np.std([5.5, 2.0], ddof=1) / np.sqrt(2)
+    assert s["final_return"]["ci95"][1] == pytest.approx(3.75 + half, rel=1e-6)
+    assert s["final_pnl"]["mean"] == pytest.approx(0.01)
+    text = history.curve_text({"g": {**s, "stopped_at": 4}})
+    assert "final 3.75 [" in text and "final PnL 1.000 [1.000, 1.000]%" in text
+    assert "stopped at update 4" in text
