@@ -3,16 +3,19 @@
 For each learner type and each candidate (:data:`CANDIDATES`: the base
 :class:`~quantmarl.rl.TrainConfig`, then one change at a time: learning rate, entropy
 coefficient, GAE lambda, rollout length at the same sample budget, network size, reward
-normalisation), ``--seeds`` seeds train in one vmapped, compiled call; then the greedy,
+normalisation, and the continuous double auction in place of the training market's
+batch auction), ``--seeds`` seeds train in one vmapped, compiled call; then the greedy,
 sampled, uniform-random, hold-only and scripted policies play the same held-out episodes
 (:func:`quantmarl.rl.evaluate.compare_with_baselines`: common random numbers, so the
-baselines' figures are the same for every candidate and the candidates are compared on
-the same episodes).
+baselines' figures are the same for every candidate of one market and the candidates are
+compared on the same episodes; ``cda`` changes the market, so its baselines are its own).
 
 Score of a candidate: the greedy policy's mean Sharpe minus the better of the random and
 hold-only policies' mean Sharpe (means over seeds); the verdict is the one
-``quantmarl.evaluate --baseline`` prints (non-overlapping 95% intervals over seeds). The
-winner of a type is its highest score.
+``quantmarl.evaluate --baseline`` prints (non-overlapping 95% intervals over seeds). A
+candidate *beats base* when its greedy Sharpe interval lies wholly above the base
+candidate's; the winner of a type (:func:`winner`) is the highest-scoring candidate that
+beats base, else base itself: a default changes only on evidence, not on a noisy mean.
 
 Results go, one JSON line per (type, candidate), to ``OUT/results.jsonl``; a rerun with
 the same ``--out`` skips the pairs already there, so a long sweep can run in pieces.
@@ -41,7 +44,7 @@ from quantmarl.rl.config import AGENT_TYPES
 from quantmarl.rl.evaluate import compare_with_baselines
 from quantmarl.rl.train import seed_keys
 
-__all__ = ["CANDIDATES", "evaluate_candidate", "main", "score", "table"]
+__all__ = ["CANDIDATES", "beats", "evaluate_candidate", "main", "score", "table", "winner"]
 
 #: candidate name -> TrainConfig changes from the base (one change at a time; the
 #: rollout-length candidates keep the number of samples, n_steps x iterations)
@@ -56,6 +59,7 @@ CANDIDATES: dict[str, dict] = {
     "lr=1e-4": {"lr": 1e-4},
     "steps=32": {"n_steps": 32, "iterations_factor": 2.0},
     "hidden=32": {"hidden": (32, 32)},
+    "cda": {"market.clearing": "cda"},  # continuous double auction instead of batch auction
 }
 
 QUICK = {"preset": "smoke", "candidates": ("base", "ent=0"), "episodes": 4,
@@ -111,21 +115,41 @@ def _num(e: dict) -> str:
     return "n/a" if e["mean"] is None else f"{e['mean']:.3f}"
 
 
+def beats(record: dict, base: dict) -> bool:
+    """``record``'s greedy Sharpe interval lies wholly above ``base``'s."""
+    lo = record["policies"]["greedy"]["sharpe"]["ci95"][0]
+    hi = base["policies"]["greedy"]["sharpe"]["ci95"][1]
+    return lo is not None and hi is not None and lo > hi
+
+
+def winner(records: list[dict]) -> dict | None:
+    """Of one type's records: the best-scoring one that beats ``base``, else ``base``
+    (None without a base record)."""
+    base = next((r for r in records if r["candidate"] == "base"), None)
+    if base is None:
+        return None
+    better = [r for r in records if r is not base and beats(r, base)]
+    return max(better, key=lambda r: r["score"]) if better else base
+
+
+def _sharpe_cell(e: dict) -> str:
+    lo, hi = e["ci95"]
+    return _num(e) if lo is None else f"{_num(e)} [{lo:.3f}, {hi:.3f}]"
+
+
 def table(records: list[dict]) -> str:
-    """Markdown: one row per (type, candidate), the type's winner in bold."""
-    best = {}
-    for r in records:
-        if r["agent_type"] not in best or r["score"] > best[r["agent_type"]]["score"]:
-            best[r["agent_type"]] = r
-    lines = ["| learner type | candidate | greedy PnL % | greedy Sharpe | random Sharpe | "
+    """Markdown: one row per (type, candidate), the type's :func:`winner` in bold."""
+    types = dict.fromkeys(r["agent_type"] for r in records)
+    won = {t: winner([r for r in records if r["agent_type"] == t]) for t in types}
+    lines = ["| learner type | candidate | greedy PnL % | greedy Sharpe [95%] | random Sharpe | "
              "hold Sharpe | score | verdict | entropy | train s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
         p = r["policies"]
-        name = f"**{r['candidate']}**" if best[r["agent_type"]] is r else r["candidate"]
+        name = f"**{r['candidate']}**" if won[r["agent_type"]] is r else r["candidate"]
         lines.append(
             f"| `{r['agent_type']}` | {name} | {_pct(p['greedy']['pnl'])} | "
-            f"{_num(p['greedy']['sharpe'])} | {_num(p['random']['sharpe'])} | "
+            f"{_sharpe_cell(p['greedy']['sharpe'])} | {_num(p['random']['sharpe'])} | "
             f"{_num(p['hold']['sharpe'])} | {r['score']:.3f} | "
             f"{'trained' if r['trained'] else 'not trained'} | "
             f"{r['final_entropy']:.2f} | {r['train_s']:.0f} |")

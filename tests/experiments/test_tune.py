@@ -34,14 +34,26 @@ def test_score_is_the_greedy_sharpe_margin_over_the_better_of_random_and_hold():
     assert tune.score(_rec("m", "a", 0.1, -0.3, 0.4)["policies"]) == pytest.approx(-0.3)
 
 
+def test_the_winner_must_beat_base_with_non_overlapping_intervals():
+    base = _rec("market_maker", "base", 0.3, 0.2, 0.0)  # greedy Sharpe [0.2, 0.4]
+    noisy = _rec("market_maker", "ent=0", 0.45, 0.2, 0.0)  # higher mean, overlapping
+    clear = _rec("market_maker", "lr=1e-3", 0.55, 0.2, 0.0)  # [0.45, 0.65] above 0.4
+    assert not tune.beats(noisy, base) and tune.beats(clear, base)
+    assert tune.winner([base, noisy]) is base
+    assert tune.winner([base, noisy, clear]) is clear
+    assert tune.winner([noisy]) is None
+
+
 def test_table_marks_each_types_winner():
     rows = [_rec("market_maker", "base", 0.3, 0.2, 0.0), _rec("market_maker", "ent=0", 0.6,
                                                                 0.2, 0.0, trained=True),
-            _rec("arbitrageur", "base", 0.1, 0.2, 0.0)]
+            _rec("arbitrageur", "base", 0.1, 0.2, 0.0),
+            _rec("arbitrageur", "lr=1e-3", 0.15, 0.2, 0.0)]
     text = tune.table(rows).splitlines()
-    assert len(text) == 5
-    assert "| **ent=0** | 0.600 | 0.600 | 0.200 | 0.000 | 0.400 | trained |" in text[3]
-    assert "| base |" in text[2] and "| **base** |" in text[4]
+    assert len(text) == 6
+    assert ("| **ent=0** | 0.600 | 0.600 [0.500, 0.700] | 0.200 | 0.000 | 0.400 | trained |"
+            in text[3])
+    assert "| base |" in text[2] and "| **base** |" in text[4] and "| lr=1e-3 |" in text[5]
 
 
 def test_a_rerun_skips_the_pairs_already_measured(tmp_path, capsys):
