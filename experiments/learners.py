@@ -35,7 +35,7 @@ from quantmarl.rl.evaluate import POLICIES
 __all__ = ["main", "markdown", "run_type"]
 
 SCRIPTED = {"momentum_trader": "momentum rule", "market_maker": "symmetric quoter",
-            "arbitrageur": "index rule"}
+            "arbitrageur": "index rule", "trader": "momentum rule on returns"}
 
 
 def run_type(agent_type: str, preset: str, seeds: int, episodes: int, seed: int) -> dict:

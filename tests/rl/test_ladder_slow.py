@@ -1,6 +1,7 @@
 """The top rung of the learning ladder (slow: ~5-9 minutes per type on 2 CPU cores): each
 learner type's default training, alone in the training market, 4 seeds, against random,
-hold-only and scripted policies on 32 held-out episodes per seed
+hold-only and scripted policies on 32 held-out episodes per seed, every type of
+``quantmarl.rl.config.AGENT_TYPES``
 (``python -m experiments.learners`` prints the same table).
 
 A type is trained when its greedy policy beats random and hold-only on PnL and Sharpe with
@@ -21,6 +22,7 @@ NOT_YET_TRAINED = {"market_maker", "arbitrageur"}
 @pytest.mark.slow
 @pytest.mark.parametrize("agent_type", [
     "momentum_trader",
+    "trader",
     *(pytest.param(t, marks=pytest.mark.xfail(strict=True, reason="not trained by the "
                                               "default training; see README"))
       for t in sorted(NOT_YET_TRAINED)),
