@@ -10,14 +10,18 @@ from quantmarl.quant import (
     indicators,
     intervals,
     market_quality,
+    paired,
     plots,
     risk,
     series,
+    sias,
     signed_rank,
     stats,
     stylized,
+    survival,
 )
 from quantmarl.quant.herding import (
+    buy_share,
     cck_masked,
     cck_regression,
     cck_up_down,
@@ -36,6 +40,7 @@ from quantmarl.quant.indicators import (
     vwap,
 )
 from quantmarl.quant.market_quality import (
+    amihud_illiquidity,
     depth,
     kyle_lambda,
     realised_volatility,
@@ -44,6 +49,7 @@ from quantmarl.quant.market_quality import (
     spread,
     volatility_amplification,
 )
+from quantmarl.quant.paired import cohens_d_av, sign_flip_test
 from quantmarl.quant.risk import (
     calmar,
     expected_shortfall,
@@ -57,6 +63,7 @@ from quantmarl.quant.risk import (
     var,
     win_rate,
 )
+from quantmarl.quant.sias import sias as sias_herding
 from quantmarl.quant.signed_rank import wilcoxon_signed_rank
 from quantmarl.quant.stats import (
     benjamini_hochberg,
@@ -75,12 +82,16 @@ from quantmarl.quant.stylized import (
     hill_tail_index,
     stylized_facts_report,
 )
+from quantmarl.quant.survival import kaplan_meier, rmst, rmst_paired_test
 
 __all__ = [
-    "herding", "indicators", "intervals", "market_quality", "plots", "risk", "series",
-    "signed_rank", "stats", "stylized",
-    "cck_masked", "cck_regression", "cck_up_down", "csad", "lsv", "lsv_adjustment_factor",
+    "herding", "indicators", "intervals", "market_quality", "paired", "plots", "risk",
+    "series", "sias", "signed_rank", "stats", "stylized", "survival",
+    "buy_share", "cck_masked", "cck_regression", "cck_up_down", "csad", "lsv",
+    "lsv_adjustment_factor", "sias_herding",
     "atr", "bollinger", "ema", "macd", "rolling_volatility", "rsi", "sma", "vwap",
+    "amihud_illiquidity", "cohens_d_av", "sign_flip_test",
+    "kaplan_meier", "rmst", "rmst_paired_test",
     "depth", "kyle_lambda", "realised_volatility", "recovery_time", "relative_spread",
     "spread", "volatility_amplification",
     "calmar", "expected_shortfall", "max_drawdown", "max_drawdown_duration", "profit_factor",

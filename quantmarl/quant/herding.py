@@ -21,6 +21,7 @@ __all__ = [
     "OLSResult",
     "LSVResult",
     "buy_sell_counts",
+    "buy_share",
     "lsv_adjustment_factor",
     "lsv",
     "csad",
@@ -32,8 +33,9 @@ __all__ = [
 
 class LSVResult(NamedTuple):
     """LSV output. ``h``: per-cell H [T] or [T, n_assets] (NaN where fewer than
-    ``min_traders`` were active); ``mean``: mean H over valid cells; ``buy`` /
-    ``sell``: means over cells with ``p_it > p_t`` / ``p_it < p_t`` (Wermers 1999)."""
+    ``min_traders`` were active or the expected share is undefined); ``mean``: mean H
+    over valid cells; ``buy`` / ``sell``: means over cells with ``p_it > p_t`` /
+    ``p_it < p_t`` (Wermers 1999); ``valid_share``: share of cells that are valid."""
 
     h: Array
     mean: Array
@@ -42,6 +44,17 @@ class LSVResult(NamedTuple):
     p_cell: Array
     p_expected: Array
     n_active: Array
+    valid_share: Array
+
+
+def buy_share(signed_qty: Array) -> Array:
+    """Contemporaneous buy share ``B_t / (B_t + S_t)`` of a population over its last
+    (agent) axis: [..., n_agents] -> [...]; NaN where nobody traded. Pass the flow of
+    all traders (or of the traders other than the ones tested) as :func:`lsv`'s
+    ``expected``, so that a common reaction of the whole market is not herding."""
+    b, s = buy_sell_counts(signed_qty)
+    n = (b + s).astype(jnp.result_type(float))
+    return jnp.where(n > 0, b / jnp.maximum(n, 1.0), jnp.nan)
 
 
 def buy_sell_counts(signed_qty: Array) -> tuple[Array, Array]:
@@ -75,15 +88,18 @@ def lsv_adjustment_factor(n: Array, p: Array, max_n: int) -> Array:
 
 
 @partial(jax.jit, static_argnames="min_traders")
-def lsv(signed_qty: Array, min_traders: int = 1) -> LSVResult:
+def lsv(signed_qty: Array, min_traders: int = 1, expected: Array | None = None) -> LSVResult:
     """LSV herding ``H_it = |p_it - p_t| - E|p_it - p_t|`` (Lakonishok et al. 1992).
 
     ``p_it = B_it / (B_it + S_it)``. Expected proportion ``p_t``: with
     ``[T, n_assets, n_agents]`` input, the pooled buy share of period t across
     assets ``sum_i B_it / sum_i N_it`` (Wermers 1999); with ``[T, n_agents]``
     (single asset) the pooled buy share over all periods ``sum_t B_t / sum_t N_t``.
-    ``E|.|`` is the exact binomial adjustment factor. Cells with fewer than
-    ``min_traders`` active agents are NaN and excluded from the means.
+    ``expected`` ([T], or [T, n_assets] for panel input) replaces that default
+    with a given share, e.g. :func:`buy_share` of the contemporaneous flow of all
+    traders; cells where it is NaN are invalid. ``E|.|`` is the exact binomial
+    adjustment factor. Cells with fewer than ``min_traders`` active agents are NaN
+    and excluded from the means (LSV use ``min_traders=5``).
     """
     q = jnp.asarray(signed_qty)
     n_agents = q.shape[-1]
@@ -93,13 +109,19 @@ def lsv(signed_qty: Array, min_traders: int = 1) -> LSVResult:
     bf = jnp.where(ok, b, 0).astype(jnp.result_type(float))
     nf = jnp.where(ok, n, 0).astype(bf.dtype)
     p_cell = jnp.where(ok, bf / jnp.maximum(nf, 1.0), jnp.nan)
-    if q.ndim == 2:
-        p_exp = jnp.broadcast_to(jnp.sum(bf) / jnp.sum(nf), p_cell.shape)
-    elif q.ndim == 3:
-        p_exp = jnp.broadcast_to((jnp.sum(bf, -1) / jnp.sum(nf, -1))[:, None], p_cell.shape)
-    else:
+    if q.ndim not in (2, 3):
         raise ValueError(f"signed_qty must be [T, n_agents] or [T, n_assets, n_agents], "
                          f"got shape {q.shape}")
+    if expected is not None:
+        p_exp = jnp.asarray(expected, bf.dtype)
+        p_exp = p_exp[:, None] if q.ndim == 3 and p_exp.ndim == 1 else p_exp
+        p_exp = jnp.broadcast_to(p_exp, p_cell.shape)
+        ok = ok & jnp.isfinite(p_exp)
+        p_cell = jnp.where(ok, p_cell, jnp.nan)
+    elif q.ndim == 2:
+        p_exp = jnp.broadcast_to(jnp.sum(bf) / jnp.sum(nf), p_cell.shape)
+    else:
+        p_exp = jnp.broadcast_to((jnp.sum(bf, -1) / jnp.sum(nf, -1))[:, None], p_cell.shape)
     af = lsv_adjustment_factor(jnp.where(ok, n, 0), jnp.where(ok, p_exp, 0.5), n_agents)
     h = jnp.where(ok, jnp.abs(p_cell - p_exp) - af, jnp.nan)
 
@@ -115,6 +137,7 @@ def lsv(signed_qty: Array, min_traders: int = 1) -> LSVResult:
         p_cell=p_cell,
         p_expected=p_exp,
         n_active=n,
+        valid_share=jnp.mean(ok),
     )
 
 

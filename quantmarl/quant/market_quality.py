@@ -25,6 +25,7 @@ __all__ = [
     "RecoveryResult",
     "recovery_time",
     "kyle_lambda",
+    "amihud_illiquidity",
     "realised_volatility",
 ]
 
@@ -129,6 +130,19 @@ def kyle_lambda(
     q = as_float(signed_volume)
     X = jnp.stack([jnp.ones_like(q), q], axis=-1)
     return ols(price_changes, X, None, hac_maxlags)
+
+
+@jax.jit
+def amihud_illiquidity(returns: Array, volume: Array) -> Array:
+    """Amihud's (2002) illiquidity ratio: the mean of ``|r_t| / volume_t`` over the
+    periods with volume > 0 (return units per unit of volume); [..., T] -> [...],
+    NaN where no period traded. A robustness check on Kyle's lambda that needs no
+    signed order flow."""
+    r, v = as_float(returns), as_float(volume)
+    traded = v > 0
+    ratio = jnp.where(traded, jnp.abs(r) / jnp.where(traded, v, 1.0), 0.0)
+    n = jnp.sum(traded, axis=-1)
+    return jnp.where(n > 0, jnp.sum(ratio, axis=-1) / jnp.maximum(n, 1), jnp.nan)
 
 
 @partial(jax.jit, static_argnames="periods_per_year")

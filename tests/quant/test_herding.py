@@ -167,3 +167,31 @@ def test_cck_vmap_over_seeds_equals_loop():
     for i in range(3):
         np.testing.assert_allclose(lsv_b.h[i], hd.lsv(q[i]).h, rtol=1e-12)
         assert float(lsv_b.mean[i]) == pytest.approx(float(hd.lsv(q[i]).mean), rel=1e-12)
+
+
+def test_lsv_contemporaneous_expectation_removes_a_common_reaction():
+    """Everyone sells in a crash period and buys otherwise: pooling p over the episode
+    calls that herding; the contemporaneous share of all traders does not."""
+    rng = np.random.default_rng(7)
+    market_side = np.where(rng.uniform(size=(300, 1)) < 0.5, 1, -1)
+    p_buy = np.where(market_side > 0, 0.8, 0.2)  # all traders react to the same news
+    q = np.where(rng.uniform(size=(300, 30)) < p_buy, 1, -1)
+    learners, others = q[:, :10], q[:, 10:]
+    pooled = hd.lsv(learners, min_traders=5)
+    contemporaneous = hd.lsv(learners, min_traders=5, expected=hd.buy_share(q))
+    assert float(pooled.mean) > 0.15
+    assert abs(float(contemporaneous.mean)) < 0.03
+    versus_others = hd.lsv(learners, min_traders=5, expected=hd.buy_share(others))
+    assert abs(float(versus_others.mean)) < 0.05
+
+
+def test_lsv_expected_by_hand_and_valid_share():
+    q = np.array([[1, 1, -1, 0], [0, 0, 0, 0], [1, -1, 0, 0]])
+    r = hd.lsv(q, expected=np.array([0.5, 0.5, np.nan]))
+    # period 0: p = 2/3, N = 3, E|B/3 - 1/2| = (1/8)(1/2 + 3*1/6 + 3*1/6 + 1/2) = 1/4
+    assert float(r.h[0]) == pytest.approx(abs(2 / 3 - 0.5) - 0.25, rel=1e-12)
+    assert np.isnan(r.h[1]) and np.isnan(r.h[2])  # nobody traded; expectation undefined
+    assert float(r.valid_share) == pytest.approx(1 / 3)
+    np.testing.assert_allclose(hd.buy_share(q), [2 / 3, np.nan, 0.5])
+    panel = hd.lsv(np.stack([q, q], 1), expected=np.array([0.5, 0.5, 0.5]))
+    np.testing.assert_allclose(panel.h[0], [r.h[0], r.h[0]], rtol=1e-12)

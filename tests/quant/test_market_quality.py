@@ -93,3 +93,12 @@ def test_vmap_over_seeds_and_shock_times():
     np.testing.assert_allclose(
         va, [mq.volatility_amplification(r[i], shocks[i], 10, 10) for i in range(4)], rtol=1e-12
     )
+
+
+def test_amihud_by_hand():
+    r = np.array([[0.01, -0.02, 0.03, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    v = np.array([[10.0, 0.0, 30.0, 5.0], [0.0, 0.0, 0.0, 0.0]])
+    out = np.asarray(mq.amihud_illiquidity(r, v))
+    # periods with volume: 0.01/10, 0.03/30, 0/5 -> mean 0.002/3
+    assert out[0] == pytest.approx((0.001 + 0.001 + 0.0) / 3, rel=1e-12)
+    assert np.isnan(out[1])
