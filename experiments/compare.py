@@ -23,6 +23,7 @@ import numpy as np
 
 from quantmarl._validate import check_choice, check_float
 from quantmarl.quant import intervals, stats
+from quantmarl.quant.paired import cohens_d_av, sign_flip_test
 from quantmarl.quant.signed_rank import wilcoxon_signed_rank
 
 __all__ = [
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 ALTERNATIVES = ("two-sided", "less", "greater")
+#: paired tests: name -> label in reports
+PAIRED_TESTS = {"sign-flip": "sign-flip permutation (paired mean)", "t": "paired t-test",
+                "wilcoxon": "wilcoxon signed-rank (paired)"}
 REJECT, KEEP = "reject H0", "fail to reject H0"
 CONFIDENCE = 0.95
 N_RESAMPLES = 10_000
@@ -48,10 +52,13 @@ class Finding:
 
     ``effect_size`` is ``mean(a - b)`` (paired) or ``mean(a) - mean(b)``
     (unpaired), in the metric's units; ``[ci_low, ci_high]`` is its 95% CI.
-    ``cohens_d`` is the standardised effect (paired: ``d_z = mean(d) / sd(d)``;
-    unpaired: pooled-sd d), ``None`` where the spread is zero. ``verdict`` is
-    decided on ``p_adjusted`` when a multiple-testing correction was applied,
-    else on ``p_value``.
+    ``cohens_d`` is the standardised effect on the arms' own spread (paired:
+    ``d_av = mean(d) / sqrt((var(a) + var(b)) / 2)``; unpaired: pooled-sd d), ``d_z``
+    the paired ``mean(d) / sd(d)`` (common random numbers shrink ``sd(d)``, so d_z
+    overstates the effect against the arms' spread); ``None`` where the spread is
+    zero. ``p_floor`` is the smallest p the test can give (permutation tests); when
+    ``at_floor`` the report prints "p <= floor". ``verdict`` is decided on
+    ``p_adjusted`` when a multiple-testing correction was applied, else on ``p_value``.
     """
 
     hypothesis: str  # H1 in words, e.g. "herding is higher under a flash crash"
@@ -74,6 +81,10 @@ class Finding:
     p_adjusted: float | None = None
     correction: str | None = None  # e.g. "holm (4 tests)"
     note: str = ""  # degenerate input, warnings met, ...
+    d_z: float | None = None  # paired: mean(d) / sd(d)
+    p_floor: float | None = None  # smallest p the test can return (permutation tests)
+    at_floor: bool = False  # p_value sits on p_floor
+    p_wilcoxon: float | None = None  # paired robustness check: Wilcoxon signed-rank p
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
@@ -131,16 +142,19 @@ def paired_comparison(
 ) -> Finding:
     """Compare per-seed paired samples ``a`` [n] and ``b`` [n] (seed i of a with seed i of b).
 
-    ``test``: ``"wilcoxon"`` (``scipy.stats.wilcoxon`` on ``a - b``) or ``"t"``
-    (``scipy.stats.ttest_rel``). ``alternative`` is H1 for ``a - b``
-    (``"greater"``: a exceeds b). ``ci``: ``"bootstrap"`` (percentile, numpy RNG
-    with ``seed``; default for wilcoxon) or ``"t"`` (default for the t-test).
+    ``test``: ``"sign-flip"`` (permutation test of the mean difference, the estimand;
+    :func:`quantmarl.quant.paired.sign_flip_test`), ``"t"``
+    (``scipy.stats.ttest_rel``) or ``"wilcoxon"`` (``scipy.stats.wilcoxon`` on
+    ``a - b``; it tests a pseudo-median, not the mean). ``alternative`` is H1 for
+    ``a - b`` (``"greater"``: a exceeds b). ``ci``: ``"bootstrap"`` (percentile, numpy
+    RNG with ``seed``; default for wilcoxon) or ``"t"`` (default otherwise). The
+    Wilcoxon p-value is always reported too (``p_wilcoxon``), as a robustness check.
     All differences zero -> p = 1, CI [0, 0].
     """
     _check(alternative, alpha)
-    if test not in ("wilcoxon", "t"):
-        raise ValueError(f"test must be 'wilcoxon' or 't', got {test!r}")
-    ci = ci or ("t" if test == "t" else "bootstrap")
+    if test not in PAIRED_TESTS:
+        raise ValueError(f"test must be one of {PAIRED_TESTS}, got {test!r}")
+    ci = ci or ("bootstrap" if test == "wilcoxon" else "t")
     if ci not in ("bootstrap", "t"):
         raise ValueError(f"ci must be 'bootstrap' or 't', got {ci!r}")
     a, b = _sample(a, f"{metric} (a)"), _sample(b, f"{metric} (b)")
@@ -150,12 +164,18 @@ def paired_comparison(
     n = d.size
     effect = float(d.mean())
     sd = float(d.std(ddof=1))
-    name = "wilcoxon signed-rank (paired)" if test == "wilcoxon" else "paired t-test"
-    note, stat = "", None
+    name = PAIRED_TESTS[test]
+    note, stat, floor, at_floor = "", None, None, False
+    p_w = None if effect == 0.0 and sd == 0.0 else float(
+        wilcoxon_signed_rank(a, b, alternative=alternative).pvalue)
     if sd == 0.0 and (effect == 0.0 or test == "t"):
         p = _degenerate_p(effect, alternative)
         note = "all differences zero" if effect == 0.0 else "constant nonzero difference"
         stat = 0.0 if effect == 0.0 else None
+    elif test == "sign-flip":
+        res = sign_flip_test(a, b, alternative, n_resamples, seed)
+        p, stat, floor, at_floor = res.pvalue, res.statistic, res.p_floor, res.at_floor
+        name += " (exact)" if res.exact else f" ({res.n_resamples} random patterns)"
     else:
         run = wilcoxon_signed_rank if test == "wilcoxon" else stats.paired_ttest
         res = run(a, b, alternative=alternative)
@@ -172,9 +192,9 @@ def paired_comparison(
         p_value=p, test=name, n_seeds=n, alpha=alpha, verdict=verdict(p, alpha),
         alternative=alternative, ci_method=ci,
         statistic=intervals.finite_or_none(stat) if stat is not None else None,
-        cohens_d=effect / sd if sd > 0 else None,  # d_z from this finding's numbers
-        mean_a=float(a.mean()),
-        mean_b=float(b.mean()), note=note,
+        cohens_d=cohens_d_av(a, b), d_z=effect / sd if sd > 0 else None,
+        mean_a=float(a.mean()), mean_b=float(b.mean()), note=note, p_floor=floor,
+        at_floor=at_floor, p_wilcoxon=p_w,
     )
 
 
@@ -257,8 +277,9 @@ def holm_adjust(findings: Sequence[Finding], alpha: float | None = None) -> list
 
 
 def paired_finding(a, b, hypothesis: str, metric: str, alternative: str = "two-sided",
-                   alpha: float = 0.05) -> Finding:
-    """:func:`paired_comparison` (Wilcoxon, bootstrap CI) on the seeds where both ``a``
+                   alpha: float = 0.05, test: str = "sign-flip") -> Finding:
+    """:func:`paired_comparison` (default: the sign-flip test of the mean difference,
+    t interval; Wilcoxon p beside it) on the seeds where both ``a``
     [S] and ``b`` [S] are finite; dropped seeds are named in ``note`` and excluded from
     ``n_seeds``. Fewer than 2 usable seeds: a finding with effect 0, CI [0, 0], p = 1
     and a note saying the test could not be run."""
@@ -273,5 +294,5 @@ def paired_finding(a, b, hypothesis: str, metric: str, alternative: str = "two-s
                        n_seeds=int(ok.sum()), alpha=alpha, verdict=verdict(1.0, alpha),
                        alternative=alternative, note=note or "fewer than 2 seeds")
     f = paired_comparison(a[ok], b[ok], hypothesis, metric, alternative=alternative,
-                          alpha=alpha)
+                          alpha=alpha, test=test)
     return dataclasses.replace(f, note="; ".join(n for n in (f.note, note) if n))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 
 from experiments.compiling import cached, jit
 from quantmarl.events import (
@@ -22,9 +23,17 @@ from quantmarl.events import (
 )
 from quantmarl.market import MarketConfig, MarketParams, StepRecord, validate_params
 from quantmarl.rl import Trainer
-from quantmarl.rl.evaluate import make_episodes
+from quantmarl.rl.evaluate import make_comparison, make_episodes
 
-__all__ = ["EVENTS", "evaluate_rl", "stressed"]
+__all__ = ["ARMS", "ARM_LABELS", "EVENTS", "evaluate_arms", "evaluate_rl", "stressed"]
+
+#: the arms of every experiment, as policies of the learner slots
+#: (:mod:`quantmarl.rl.baselines`): the trained policy acting greedily and sampling,
+#: the scripted rule and uniform-random actions in the learners' own action and
+#: observation space, and slots that never trade ("hold": empty slots)
+ARMS = ("greedy", "sample", "scripted", "random", "hold")
+ARM_LABELS = {"greedy": "learners (greedy)", "sample": "learners (sampled)",
+              "scripted": "scripted", "random": "random", "hold": "empty slots"}
 
 #: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
 EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,
@@ -64,3 +73,28 @@ def evaluate_rl(trainer: Trainer, policy_params, keys: jax.Array, market_params:
         return jit(jax.vmap(one, in_axes=(0, 0, None)))
 
     return cached(trainer, f"eval{n_episodes}", build)(keys, policy_params, market_params)
+
+
+def evaluate_arms(trainer: Trainer, policy_params, keys: jax.Array,
+                  market_params: MarketParams, n_episodes: int,
+                  arms: tuple[str, ...] = ARMS) -> tuple[jax.Array, StepRecord]:
+    """Every arm plays the same episodes (common random numbers: the same reset, market
+    and step keys; only the slots' actions differ), all seeds in one compiled call.
+
+    ``policy_params``: ``out.runner.params`` (leading [S]); ``keys`` [S]. Returns
+    ``(wealth float32 [P, S, E, T + 1, n_learners], records [P, S, E, T, ...])`` with
+    ``P = len(arms)`` in the order of ``arms``.
+    """
+    def build():
+        base = trainer.env_params
+        run = make_comparison(trainer, n_episodes, arms, records=True)
+
+        def one(key, params, mparams):
+            return run(key, params, base.replace(market=mparams))
+
+        many = jax.vmap(one, in_axes=(0, 0, None))
+        return jit(lambda k, p, m: jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1),
+                                                many(k, p, m)))
+
+    return cached(trainer, f"arms{n_episodes}{arms}", build)(keys, policy_params,
+                                                               market_params)

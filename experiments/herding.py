@@ -1,17 +1,26 @@
-"""Do learning agents herd more than rule-based traders, and does herding rise under stress?
+"""Do learning traders herd more than a scripted rule in the same slots, and does
+herding rise under stress?
 
-Design. Treatment: a multi-asset auction market whose smart tier is ``learners``
-PPO agents of ``agent_type`` (trading asset 0), trained per seed in a calm market
-and then replayed frozen in ``eval_episodes`` fresh episodes with a stress event
-(all assets) at step ``stress.start``. Control: the same market and seeds, the
-learner slots run the matching rule-based behaviour (``momentum`` for momentum
-traders), pinned to asset 0, with the same random numbers per episode.
+Design. ``learners`` PPO agents of ``agent_type`` (one shared policy, trading asset 0)
+are trained per seed in a calm market, then evaluated frozen in ``eval_episodes``
+fresh episodes with a stress event (all assets) at step ``stress.start``. Every
+evaluation episode is played by five arms in the same slots on the same random
+numbers (reset, market and step keys; only the slots' actions differ): the trained
+policy acting greedily (the treatment) and sampling, the scripted rule of the learner
+type in the learners' own action and observation space (the control), uniform-random
+actions and empty slots (never trade). The stress hits every arm alike.
 
-Metrics per seed (means over episodes): LSV herding ``H`` over the slot agents'
-signed executed lots on asset 0 (per step; whole episode, calm window
-``[start - window, start)``, stress window ``[start, start + window)``) and the
-CCK coefficient ``gamma2`` of ``CSAD_t`` on ``R_m,t^2`` across the assets'
-close-to-close log returns, calm vs stress window (episodes pooled per seed).
+Herding as Lakonishok, Shleifer & Vishny (1992) define it: per step,
+``H = |p_t - E p_t| - E|p_t - E p_t|`` over the slot agents active on asset 0, with
+the expected buy share the contemporaneous buy share of the other traders (the
+reactive tier), so that a common reaction of the whole market to the stress is not
+counted as herding. Steps with fewer than ``min_traders`` active slot agents are not
+valid cells; each arm's share of valid cells is reported. Robustness: Sias (2004),
+the correlation of the slots' buy ratio with its lag, and its part that comes from
+following the other slot agents. Per seed, means over episodes (and steps) in the
+whole episode, the calm window ``[start - window, start)`` and the stress window
+``[start, start + window)``. The CCK regression is not used: with a few assets hit
+by one common shock its herding coefficient is negative by construction.
 
     python -m experiments.herding [--quick] [--config FILE] [--seeds N] [--out DIR]
 """
@@ -27,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import compare, control, evaluation, settings, training
+from experiments import arms, compare, evaluation, settings, training
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -40,6 +49,8 @@ from experiments.runner import (
 from experiments.settings import PPOSettings, check_market, experiment_market
 from quantmarl.market import MarketConfig
 from quantmarl.quant import herding, plots, series
+from quantmarl.quant.sias import sias
+from quantmarl.rl.compare import episode_metrics
 from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
@@ -81,14 +92,13 @@ class HerdingConfig:
     alpha: float = 0.05
     agent_type: Literal["momentum_trader", "market_maker", "trader"] = "momentum_trader"
     learners: int = 8  # learner slots (one shared policy), all on asset 0
-    market: MarketConfig = field(default_factory=lambda: experiment_market(
-        n_assets=3))
+    market: MarketConfig = field(default_factory=experiment_market)
     ppo: PPOSettings = field(default_factory=lambda: PPOSettings(
         n_envs=32, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
     stress: Stress = field(default_factory=Stress)
     eval_episodes: int = 4  # evaluation episodes per seed
-    min_traders: int = 2  # LSV: steps with fewer active slot agents are excluded
+    min_traders: int = 5  # LSV (1992): steps with fewer active slot agents are not cells
 
     def __post_init__(self) -> None:
         check_market(self.market)
@@ -96,157 +106,175 @@ class HerdingConfig:
         check_range("learners", self.learners, 2, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
         check_range("min_traders", self.min_traders, 1, self.learners)
-        check_range("market.n_assets", self.market.n_assets, 2, 64)  # CSAD needs >= 2
         s, length = self.stress, self.market.episode_length
         check_range("stress.start - stress.window", s.start - s.window, 1)
         check_range("stress.start + stress.window", s.start + s.window, None, length)
 
 
-def _lsv_h(qty: jax.Array, min_traders: int) -> np.ndarray:
-    """LSV H per step: qty int64 [S, E, T, n] signed lots -> float64 [S, E, T] (NaN: too few)."""
-    fn = jax.vmap(jax.vmap(lambda q: herding.lsv(q, min_traders=min_traders).h))
-    return np.asarray(fn(qty), np.float64)
+def _lsv_h(slots: np.ndarray, others: np.ndarray, min_traders: int) -> np.ndarray:
+    """LSV H per step: slot and other traders' signed lots [..., T, n] -> float64 [..., T]
+    (NaN: not a valid cell), the expected buy share the others' at the same step."""
+    lead, (t, n) = slots.shape[:-2], slots.shape[-2:]
+    q = jnp.asarray(slots.reshape(-1, t, n))
+    expected = herding.buy_share(jnp.asarray(others.reshape(-1, t, others.shape[-1])))
+    fn = jax.vmap(lambda qq, ee: herding.lsv(qq, min_traders=min_traders, expected=ee).h)
+    return np.asarray(fn(q, expected), np.float64).reshape(*lead, t)
 
 
-def _gamma2(returns: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """CCK gamma2 per seed: returns [S, E, T-1, A], mask bool [T-1] -> [S] (episodes pooled).
-
-    One regression per seed in a Python loop (a batched QR under ``vmap`` can stall
-    jaxlib's CPU thread pool); NaN where the fit is singular."""
-    c, rm = herding.csad(jnp.asarray(returns))  # [S, E, T-1]
-    s = c.shape[0]
-    m = np.broadcast_to(mask, c.shape[1:]).reshape(-1)
-    g2 = np.array([float(herding.cck_regression(c[i].reshape(-1), rm[i].reshape(-1), m)
-                         .params[2]) for i in range(s)])
-    return np.where(np.isfinite(g2), g2, np.nan)
+def _per_seed(x: np.ndarray) -> np.ndarray:
+    """[S, E, ...] -> [S]: NaN-aware mean over everything but the seed axis."""
+    return series.nanmean(x.reshape(x.shape[0], -1), axis=1)
 
 
-def _market_metrics(records, rows, asset: int, cfg: HerdingConfig) -> dict[str, np.ndarray]:
-    """Per-seed herding metrics of one market (treatment or control)."""
+def _sias(slots: np.ndarray, min_traders: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sias beta and its follow-the-others part per seed (mean over episodes):
+    slots [S, E, T, n] -> ([S], [S])."""
+    s, e = slots.shape[:2]
+    res = [[sias(slots[i, j], min_traders) for j in range(e)] for i in range(s)]
+    beta = np.array([[r.beta for r in row] for row in res])
+    others = np.array([[r.others for r in row] for row in res])
+    return _per_seed(beta), _per_seed(others)
+
+
+def _arm_metrics(records, wealth, arms: tuple[str, ...], cfg: HerdingConfig) -> dict[str, dict]:
+    """Per arm: per-step H [S, E, T] and the per-seed metrics [S] of the slot agents
+    (``pnl``: their mean final PnL, fraction of initial wealth)."""
+    qty = np.asarray(records.agent_qty[..., 0])  # [P, S, E, T, n_accounts] lots, asset 0
+    slots, others = qty[..., :cfg.learners], qty[..., cfg.learners:-1]  # -1: the pool
+    h = _lsv_h(slots, others, cfg.min_traders)  # [P, S, E, T]
     s = cfg.stress
-    qty = records.agent_qty[..., jnp.asarray(rows), asset]  # [S, E, T, n]
-    h = _lsv_h(qty, cfg.min_traders)
     t = np.arange(h.shape[-1])
     calm = (t >= s.start - s.window) & (t < s.start)
     stress = (t >= s.start) & (t < s.start + s.window)
-    close = np.asarray(records.close, np.float64)  # [S, E, T, A] ticks
-    r = series.log_returns(close)  # [S, E, T-1, A]; r[i]: step i -> i + 1
-    return {
-        "h": h,
-        "lsv": series.nanmean(h.reshape(h.shape[0], -1), axis=1),
-        "lsv_calm": series.nanmean(h[..., calm].reshape(h.shape[0], -1), axis=1),
-        "lsv_stress": series.nanmean(h[..., stress].reshape(h.shape[0], -1), axis=1),
-        "gamma2_calm": _gamma2(r, calm[1:]),
-        "gamma2_stress": _gamma2(r, stress[1:]),
-        "activity": np.asarray(qty != 0, np.float64).mean(axis=(1, 2, 3)),
-    }
+    out = {}
+    for i, arm in enumerate(arms):
+        beta, follow = _sias(slots[i], cfg.min_traders)
+        out[arm] = {"h": h[i], "lsv": _per_seed(h[i]), "lsv_calm": _per_seed(h[i][..., calm]),
+                    "lsv_stress": _per_seed(h[i][..., stress]),
+                    "valid": np.isfinite(h[i]).mean(axis=(1, 2)),
+                    "sias": beta, "sias_others": follow,
+                    "activity": (slots[i] != 0).mean(axis=(1, 2, 3)),
+                    "pnl": episode_metrics(np.asarray(wealth[i]), list(range(cfg.learners)))
+                    ["pnl"].mean(axis=1)}
+    return out
 
 
 def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
-    """Train, evaluate treatment and control under stress, test, plot."""
+    """Train, evaluate every arm under stress on the same random numbers, test, plot."""
     tc = settings.train_config(config.ppo, config.market, config.agent_type, config.learners)
-    with phases(4, "herding") as phase:
+    with phases(3, "herding") as phase:
         with phase("train"):
             trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
-        with phase("evaluate learners"):
+        with phase("evaluate arms"):
             params = evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
-                                     [config.stress.event()])
-            wealth, rec_rl = jax.block_until_ready(evaluation.evaluate_rl(
+                                         [config.stress.event()])
+            wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
                 trainer, out.runner.params, k_eval, params, config.eval_episodes))
-        with phase("control"):
-            ctl = control.control_market(trainer)
-            rec_ctl = jax.block_until_ready(
-                control.evaluate_control(ctl, k_eval, params, config.eval_episodes))
         with phase("statistics"):
-            rl = _market_metrics(rec_rl, np.arange(config.learners), 0, config)
-            ctrl = _market_metrics(rec_ctl, np.asarray(ctl.slot_rows), ctl.slot_assets[0],
-                                   config)
-    return _result(config, rl, ctrl, np.asarray(wealth), out.metrics, phase.seconds)
+            metrics = _arm_metrics(records, wealth, evaluation.ARMS, config)
+            verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
+    return _result(config, metrics, verdict, out.metrics, phase.seconds)
 
 
-def _result(cfg: HerdingConfig, rl: dict, ctrl: dict, wealth: np.ndarray, metrics: dict,
-            timings: dict) -> ExperimentResult:
+def _findings(cfg: HerdingConfig, m: dict) -> list:
     a = cfg.alpha
-    did_rl = rl["lsv_stress"] - rl["lsv_calm"]
-    did_ctrl = ctrl["lsv_stress"] - ctrl["lsv_calm"]
-    findings = holm_adjust([
-        compare.paired_finding(rl["lsv"], ctrl["lsv"], "learners herd differently from "
-                              "rule-based traders in the same slots (whole episode)",
-                              "LSV H (learners - rule-based)", alpha=a),
-        compare.paired_finding(rl["lsv_stress"], rl["lsv_calm"], "learners herd more in the "
-                              "stress window than in the calm window",
-                              "LSV H (stress - calm), learners", "greater", alpha=a),
-        compare.paired_finding(did_rl, did_ctrl, "stress changes herding of learners by a "
-                              "different amount than that of rule-based traders",
-                              "LSV H stress-calm change (learners - rule-based)", alpha=a),
-        compare.paired_finding(rl["gamma2_stress"], rl["gamma2_calm"], "market-wide herding "
-                              "(CCK gamma2 more negative) under stress, learner markets",
-                              "CCK gamma2 (stress - calm), learner markets", "less", alpha=a),
+    g, smp, ctl = m["greedy"], m["sample"], m["scripted"]
+    did = lambda x: x["lsv_stress"] - x["lsv_calm"]  # noqa: E731
+    return holm_adjust([
+        compare.paired_finding(g["lsv"], ctl["lsv"], "learners (greedy) herd differently "
+                               "from the scripted rule in the same slots (whole episode)",
+                               "LSV H (learners greedy - scripted)", alpha=a),
+        compare.paired_finding(smp["lsv"], ctl["lsv"], "learners (sampled actions) herd "
+                               "differently from the scripted rule (whole episode)",
+                               "LSV H (learners sampled - scripted)", alpha=a),
+        compare.paired_finding(g["lsv_stress"], g["lsv_calm"], "learners (greedy) herd more "
+                               "in the stress window than in the calm window",
+                               "LSV H (stress - calm), learners greedy", "greater", alpha=a),
+        compare.paired_finding(did(g), did(ctl), "stress changes the learners' herding by "
+                               "a different amount than the scripted rule's",
+                               "LSV H stress-calm change (learners greedy - scripted)",
+                               alpha=a),
     ])
+
+
+def _result(cfg: HerdingConfig, m: dict, verdict: dict, metrics: dict,
+            timings: dict) -> ExperimentResult:
+    findings = _findings(cfg, m)
+    per_seed = {f"{k}_{arm}": v for arm, d in m.items() for k, v in d.items() if k != "h"}
     s = cfg.stress
-    pnl = wealth[:, :, -1, :].mean(axis=(1, 2)) - 1.0  # [S] learners' mean final PnL
-    per_seed = {
-        "lsv_rl": rl["lsv"], "lsv_rule": ctrl["lsv"],
-        "lsv_rl_calm": rl["lsv_calm"], "lsv_rl_stress": rl["lsv_stress"],
-        "lsv_rule_calm": ctrl["lsv_calm"], "lsv_rule_stress": ctrl["lsv_stress"],
-        "gamma2_rl_calm": rl["gamma2_calm"], "gamma2_rl_stress": rl["gamma2_stress"],
-        "gamma2_rule_calm": ctrl["gamma2_calm"], "gamma2_rule_stress": ctrl["gamma2_stress"],
-        "activity_rl": rl["activity"], "activity_rule": ctrl["activity"],
-        "learner_pnl": pnl,
-    }
-    t = np.arange(rl["h"].shape[-1])
+    t = np.arange(m["greedy"]["h"].shape[-1])
     stress_mask = (t >= s.start) & (t < s.start + s.window)
+    table = arms.arm_table({
+        "LSV H, whole episode": {a: d["lsv"] for a, d in m.items()},
+        "LSV H, calm window": {a: d["lsv_calm"] for a, d in m.items()},
+        "LSV H, stress window": {a: d["lsv_stress"] for a, d in m.items()},
+        f"share of valid LSV cells (>= {cfg.min_traders} active)":
+            {a: d["valid"] for a, d in m.items()},
+        "Sias beta": {a: d["sias"] for a, d in m.items()},
+        "Sias, following the others": {a: d["sias_others"] for a, d in m.items()},
+        "share of slot-agent steps with a trade": {a: d["activity"] for a, d in m.items()},
+    })
     figures = [
-        ("herding_series.png", _series_figure(rl["h"], ctrl["h"], stress_mask),
-         "LSV H per step (mean over seeds and episodes), stress window shaded"),
-        ("paired_lsv.png", _paired_figure(rl, ctrl),
-         "Per-seed LSV H: rule-based vs learners (left), calm vs stress for learners (right)"),
+        ("herding_series.png", _series_figure(m, stress_mask),
+         "LSV H per step (mean over seeds and episodes) per arm, stress window shaded"),
+        ("paired_lsv.png", _paired_figure(m),
+         "Per-seed LSV H: scripted vs learners (greedy) (left), calm vs stress for the "
+         "learners (right)"),
         ("learning_curves.png", learning_curves(metrics, "PPO training (calm market)"),
          "PPO learning curves over seeds (training before evaluation)"),
     ]
     notes = (
         f"Learners: {cfg.learners} PPO `{cfg.agent_type}` agents (one shared policy) on asset 0 "
         f"of a {cfg.market.n_assets}-asset {cfg.market.clearing} market, trained "
-        f"{cfg.ppo.iterations} updates per seed in a calm market, then evaluated frozen "
-        f"(sampled actions) in {cfg.eval_episodes} episodes per seed of "
-        f"{cfg.market.episode_length} steps with a `{s.kind}` (magnitude {s.magnitude}, "
-        f"{s.duration} steps, all assets) at step {s.start}. Control: the same slots run the "
-        "rule-based counterpart, pinned to asset 0; both markets use the same random numbers "
-        "per episode (same fundamental path), so seeds are paired.\n\n"
-        f"LSV H: steps with fewer than {cfg.min_traders} active slot agents are excluded; the "
-        "expected buy share is pooled over each episode, so a one-sided stress window raises H "
-        "mechanically. CCK gamma2: OLS of CSAD on |R_m| and R_m^2 over the windows (episodes "
-        "pooled); with few assets and a common shock on all of them, a negative gamma2 under "
-        "stress partly reflects the common shock, not trader behaviour. Seeds whose metric is "
-        "not finite (no valid LSV cell, singular regression) are dropped from that test and "
-        "named in the finding's note.\n\n"
-        f"Mean share of slot-agent steps with a trade: learners {np.mean(rl['activity']):.3f}, "
-        f"rule-based {np.mean(ctrl['activity']):.3f}. Learners' mean evaluation PnL "
-        f"{np.mean(pnl):+.4%} of initial wealth.\n\n"
-        + curve_text(curve_summary(metrics)) + "\n\n"
-        + format_timings(timings)
+        f"{cfg.ppo.iterations} updates per seed in a calm market, then evaluated frozen in "
+        f"{cfg.eval_episodes} episodes per seed of {cfg.market.episode_length} steps with a "
+        f"`{s.kind}` (magnitude {s.magnitude}, {s.duration} steps, all assets) at step "
+        f"{s.start}. Arms (same slots, same random numbers, paired by seed): "
+        + ", ".join(evaluation.ARM_LABELS[a] for a in evaluation.ARMS)
+        + ". Headline contrast: learners (greedy) vs scripted; the others are reported "
+        "beside it.\n\n"
+        + arms.verdict_text(verdict, cfg.agent_type) + "\n\n"
+        f"LSV H: expected buy share = the other traders' buy share at the same step; "
+        f"cells with fewer than {cfg.min_traders} active slot agents are not valid. Sias: "
+        "correlation of the slots' buy ratio with its lag over each episode, and its part "
+        "from following the other slot agents. Per arm, mean over seeds [95% t interval]:"
+        "\n\n" + table + "\n\n"
+        "Seeds whose metric is not finite (no valid LSV cell) are dropped from that test "
+        "and named in the finding's note. Empty slots never trade, so they have no LSV "
+        "cells. Random slots decide independently of each other and of the market: their "
+        "H is not 0, because their buy share (1/2) is not the other traders' share that "
+        "H is measured against; it is the level of trading that ignores the market. "
+        "Identical slots on identical observations can only herd when they act greedily "
+        "or follow a deterministic rule; a shared policy sampled independently per slot "
+        "herds less by construction, which is why both learner arms are reported."
+        "\n\n" + curve_text(curve_summary(metrics)) + "\n\n" + format_timings(timings)
     )
     return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes)
 
 
-def _series_figure(h_rl: np.ndarray, h_ctrl: np.ndarray, stress: np.ndarray) -> Figure:
-    s = h_rl.shape[0] * h_rl.shape[1]
-    m_rl = series.nanmean(h_rl.reshape(s, -1), axis=0)
-    m_ctrl = series.nanmean(h_ctrl.reshape(s, -1), axis=0)
-    fig = plots.herding_series(m_rl, stress, label="LSV H", title="Herding of the slot agents")
+def _series_figure(m: dict, stress: np.ndarray) -> Figure:
+    def mean_path(h):
+        return series.nanmean(h.reshape(h.shape[0] * h.shape[1], -1), axis=0)
+
+    fig = plots.herding_series(mean_path(m["greedy"]["h"]), stress, label="LSV H",
+                               title="Herding of the slot agents")
     ax = fig.axes[0]
-    ax.lines[0].set_label("learners")
-    ax.plot(np.arange(m_ctrl.shape[0]), m_ctrl, color="C1", label="rule-based")
+    ax.lines[0].set_label(evaluation.ARM_LABELS["greedy"])
+    for color, arm in (("C1", "scripted"), ("C2", "random")):
+        path = mean_path(m[arm]["h"])
+        ax.plot(np.arange(path.shape[0]), path, color=color,
+                label=evaluation.ARM_LABELS[arm])
     ax.legend(loc="upper right")
     return fig
 
 
-def _paired_figure(rl: dict, ctrl: dict) -> Figure:
+def _paired_figure(m: dict) -> Figure:
     fig = Figure(figsize=(8, 3.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
+    g, ctl = m["greedy"], m["scripted"]
     for ax, (a, b), labels in (
-            (ax1, (ctrl["lsv"], rl["lsv"]), ("rule-based", "learners")),
-            (ax2, (rl["lsv_calm"], rl["lsv_stress"]), ("calm", "stress"))):
+            (ax1, (ctl["lsv"], g["lsv"]), ("scripted", "learners (greedy)")),
+            (ax2, (g["lsv_calm"], g["lsv_stress"]), ("calm", "stress"))):
         for i in range(a.shape[0]):
             ax.plot([0, 1], [a[i], b[i]], "o-", color="0.5", alpha=0.6, markersize=3)
         ax.plot([0, 1], [series.nanmean(a), series.nanmean(b)], "o-", color="C3", linewidth=2,
@@ -259,7 +287,8 @@ def _paired_figure(rl: dict, ctrl: dict) -> Figure:
 
 
 SPEC = ExperimentSpec(
-    name="herding", title="Herding of learning vs rule-based traders, calm and under stress",
+    name="herding", title="Herding of learning traders against a scripted rule in the same "
+    "slots, calm and under stress",
     config_cls=HerdingConfig, run=run, description=__doc__.split("\n")[0])
 
 if __name__ == "__main__":

@@ -198,6 +198,21 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}" if abs(x) >= 1e-3 else f"{x:.2e}"
 
 
+def _effect_cell(f) -> str:
+    parts = [f"d = {_fmt(f.cohens_d, 3)}"] if f.cohens_d is not None else []
+    parts += [f"d_z = {_fmt(f.d_z, 3)}"] if f.d_z is not None else []
+    return _fmt(f.effect_size) + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _p_cell(f) -> str:
+    p = f"<= {_fmt(f.p_floor)}" if f.at_floor else _fmt(f.p_value)
+    if f.p_adjusted is not None:
+        p += f" (adj. {_fmt(f.p_adjusted)})"
+    if f.p_wilcoxon is not None:
+        p += f"; Wilcoxon {_fmt(f.p_wilcoxon)}"
+    return p
+
+
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
     out = ["| " + " | ".join(esc(h) for h in headers) + " |",
@@ -282,16 +297,14 @@ def write_report(
     md += ["## Findings", ""]
     md += _md_table(
         ["hypothesis", "metric", "effect", "95% CI", "p", "test", "n", "verdict"],
-        [[f.hypothesis, f.metric,
-          _fmt(f.effect_size) + (f" (d = {_fmt(f.cohens_d, 3)})" if f.cohens_d is not None
-                                 else ""),
-          f"[{_fmt(f.ci_low)}, {_fmt(f.ci_high)}]",
-          _fmt(f.p_value) + (f" (adj. {_fmt(f.p_adjusted)})" if f.p_adjusted is not None
-                             else ""),
-          f"{f.test}, {f.alternative}", f.n_seeds, f.verdict] for f in findings])
-    md += ["", "Effect: mean of a - b across seeds, in the metric's units, with Cohen's d "
-           "(paired: d_z = mean / sd of the differences); p: raw (Holm-adjusted where shown).",
-           ""]
+        [[f.hypothesis, f.metric, _effect_cell(f), f"[{_fmt(f.ci_low)}, {_fmt(f.ci_high)}]",
+          _p_cell(f), f"{f.test}, {f.alternative}", f.n_seeds, f.verdict] for f in findings])
+    md += ["", "Effect: mean of a - b across seeds, in the metric's units, with Cohen's d on "
+           "the arms' own spread (paired: d_av, sd = sqrt((var a + var b) / 2)) and d_z "
+           "(mean / sd of the paired differences, which common random numbers shrink); "
+           "p: raw (Holm-adjusted where shown; \"<=\" where p sits at the smallest value "
+           "its permutation test can give), with the Wilcoxon signed-rank p as a "
+           "robustness check.", ""]
     md += ["## Per-seed metrics", "", f"Over the seeds where the metric is finite (n of "
            f"{n_seeds}; `per_seed.csv` has every value).", ""]
     md += _md_table(["metric", "n", "mean", "sd", "min", "max"], [

@@ -60,13 +60,21 @@ def make_episodes(trainer: Trainer, n_episodes: int, policy: str = "sample",
     return jax.jit(lambda key, params, env_params=None: run(key, params, env_params, policy))
 
 
-def make_comparison(trainer: Trainer, n_episodes: int):
-    """``run(key, params) -> wealth float32 [len(POLICIES), n_episodes, T + 1, n_agents]``
-    (jitted once for every policy): each of :data:`POLICIES` plays the same episodes (the
-    same reset, market and opponent keys: common random numbers)."""
-    run = _episodes(trainer, n_episodes, False, None)
-    ids = jnp.arange(len(POLICIES), dtype=jnp.int32)
-    return jax.jit(lambda key, params: jax.vmap(lambda w: run(key, params, None, w))(ids))
+def make_comparison(trainer: Trainer, n_episodes: int, policies: tuple[str, ...] = POLICIES,
+                    records: bool = False):
+    """``run(key, params, env_params=None) -> wealth float32 [P, n_episodes, T + 1,
+    n_agents]`` (jitted once for every policy), ``P = len(policies)`` (names from
+    :data:`POLICIES`): each policy plays the same episodes (the same reset, market and
+    opponent keys: common random numbers). With ``records``: ``(wealth, records)``,
+    records ``[P, n_episodes, T, ...]``. ``env_params`` (traced) replaces the
+    trainer's, e.g. a stress schedule."""
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"policies must be among {POLICIES}, got {unknown}")
+    run = _episodes(trainer, n_episodes, records, None)
+    ids = jnp.asarray([POLICIES.index(p) for p in policies], jnp.int32)
+    return jax.jit(lambda key, params, env_params=None: jax.vmap(
+        lambda w: run(key, params, env_params, w))(ids))
 
 
 def compare_with_baselines(trainer: Trainer, all_params, seeds, n_episodes: int,

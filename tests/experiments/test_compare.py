@@ -24,7 +24,9 @@ def test_paired_wilcoxon_matches_scipy(alternative):
     d = A - B
     assert f.effect_size == pytest.approx(d.mean())
     assert f.ci_low <= f.effect_size <= f.ci_high
-    assert f.cohens_d == pytest.approx(d.mean() / d.std(ddof=1))
+    assert f.d_z == pytest.approx(d.mean() / d.std(ddof=1))
+    assert f.cohens_d == pytest.approx(d.mean() / np.sqrt((A.var(ddof=1) + B.var(ddof=1)) / 2))
+    assert f.p_wilcoxon == f.p_value
     assert f.n_seeds == 8 and f.test.startswith("wilcoxon") and f.ci_method == "bootstrap"
     assert f.verdict == ("reject H0" if f.p_value < 0.05 else "fail to reject H0")
 
@@ -39,6 +41,24 @@ def test_paired_t_matches_scipy_and_t_interval():
     # hand-computed: d = [.2,-.1,.7,.4,.4,.6,.1,.1], mean .3, sd .2726
     assert f.effect_size == pytest.approx(0.3)
     assert f.statistic == pytest.approx(0.3 / (np.std(A - B, ddof=1) / math.sqrt(8)))
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_paired_sign_flip_tests_the_mean_difference(alternative):
+    f = paired_comparison(A, B, "a > b", "m", alternative=alternative, test="sign-flip")
+    ref = st.permutation_test((A, B), lambda x, y, axis: np.mean(x - y, axis=axis),
+                              permutation_type="samples", alternative=alternative,
+                              vectorized=True)
+    assert f.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert f.statistic == pytest.approx(0.3) and f.effect_size == pytest.approx(0.3)
+    assert f.test == "sign-flip permutation (paired mean) (exact)" and f.ci_method == "t"
+    assert f.p_floor == pytest.approx((2 if alternative == "two-sided" else 1) / 256)
+    assert f.p_wilcoxon == pytest.approx(st.wilcoxon(A - B, alternative=alternative).pvalue)
+
+
+def test_p_at_the_floor_is_flagged():
+    f = paired_comparison(A + 1.0, A, "a > b", "m", alternative="greater", test="sign-flip")
+    assert f.at_floor and f.p_value == pytest.approx(1 / 256) and f.verdict == "reject H0"
 
 
 def test_two_sample_matches_scipy():
@@ -62,13 +82,14 @@ def test_bootstrap_ci_is_reproducible_and_seeded():
     assert g0.ci_low != g1.ci_low and g0.effect_size == g1.effect_size
 
 
-@pytest.mark.parametrize("test", ["wilcoxon", "t"])
+@pytest.mark.parametrize("test", ["wilcoxon", "t", "sign-flip"])
 def test_degenerate_all_zero_differences(test):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         f = paired_comparison(A, A.copy(), "h", "m", test=test)
     assert (f.p_value, f.ci_low, f.ci_high, f.effect_size) == (1.0, 0.0, 0.0, 0.0)
-    assert f.verdict == "fail to reject H0" and f.cohens_d is None and f.note
+    assert f.verdict == "fail to reject H0" and f.d_z is None and f.note
+    assert f.p_wilcoxon is None
 
 
 def test_degenerate_constant_and_identical_samples():
@@ -94,6 +115,8 @@ def test_input_validation():
         paired_comparison([1.0], [2.0], "h", "m")
     with pytest.raises(ValueError, match="alternative"):
         paired_comparison(A, B, "h", "m", alternative="bigger")
+    with pytest.raises(ValueError, match="test must be one of"):
+        paired_comparison(A, B, "h", "m", test="welch")
     with pytest.raises(ValueError, match="test must be"):
         two_sample_comparison(A, B, "h", "m", test="wilcoxon")
 

@@ -31,6 +31,7 @@ from experiments import (
 from experiments.config import load_config
 from experiments.report import validate_report
 from experiments.runner import main, seed_keys
+from quantmarl.rl.evaluate import make_episodes
 
 N_SEEDS = 3
 TINY = {
@@ -43,7 +44,7 @@ TINY = {
             "hidden": [8]},
 }
 CONFIGS = {
-    "herding": (herding.SPEC, {**TINY, "agent_type": "market_maker",
+    "herding": (herding.SPEC, {**TINY, "agent_type": "market_maker", "min_traders": 1,
                                "stress": {"start": 20, "window": 10}}, 4),
     "volatility": (volatility.SPEC, {**TINY, "agent_type": "market_maker", "start": 20,
                                      "before": 10, "after": 10, "recovery": {"pre_window": 5}}, 7),
@@ -142,3 +143,30 @@ def test_control_market_replaces_slots_and_shares_random_numbers():
     qty = np.asarray(rec_ctl.agent_qty)
     assert qty.dtype == np.int64 and not qty.sum(axis=-2).any()
     assert jax.tree.leaves(out.runner.params)[0].shape[0] == N_SEEDS
+
+
+def test_arms_share_random_numbers_and_match_each_policy_run_alone():
+    """Every arm plays the same episodes (same keys: the same fundamental path and the
+    same draws for everyone outside the slots), and an arm inside the vmapped comparison
+    is exactly that policy run alone."""
+    cfg = load_config(herding.HerdingConfig, overrides=CONFIGS["herding"][1])
+    tc = settings.train_config(cfg.ppo, cfg.market, cfg.agent_type, cfg.learners)
+    trainer = training.make_seed_trainer(tc)
+    k_train, k_eval = training.split_keys(seed_keys(0, N_SEEDS))
+    out = training.train_seeds(trainer, k_train)
+    params = trainer.env_params.market
+    wealth, rec = evaluation.evaluate_arms(trainer, out.runner.params, k_eval, params, 2)
+    arms = evaluation.ARMS
+    assert np.asarray(wealth).shape[:3] == (len(arms), N_SEEDS, 2)
+    fundamental = np.asarray(rec.fundamental)
+    for i in range(1, len(arms)):
+        np.testing.assert_array_equal(fundamental[i], fundamental[0])
+    qty = np.asarray(rec.agent_qty)  # [P, S, E, T, n_accounts, A]
+    assert not qty[arms.index("hold"), ..., :cfg.learners, :].any()  # empty slots
+    assert qty[arms.index("random"), ..., :cfg.learners, :].any()
+    alone = make_episodes(trainer, 2, "random", records=True)
+    seed0 = jax.tree.map(lambda x: x[0], out.runner.params)
+    _, rec0 = alone(k_eval[0], seed0, trainer.env_params.replace(market=params))
+    i = arms.index("random")
+    np.testing.assert_array_equal(np.asarray(rec0.close), np.asarray(rec.close)[i, 0])
+    np.testing.assert_array_equal(np.asarray(rec0.agent_qty), qty[i, 0])
