@@ -25,7 +25,8 @@ from quantmarl.market import MarketConfig, MarketParams, StepRecord, validate_pa
 from quantmarl.rl import Trainer
 from quantmarl.rl.evaluate import make_comparison, make_episodes
 
-__all__ = ["ARMS", "ARM_LABELS", "EVENTS", "evaluate_arms", "evaluate_rl", "stressed"]
+__all__ = ["ARMS", "ARM_LABELS", "EVENTS", "PLACEBO_POLICIES", "arm_policies", "evaluate_arms",
+           "evaluate_rl", "stressed"]
 
 #: the arms of every experiment, as policies of the learner slots
 #: (:mod:`quantmarl.rl.baselines`): the trained policy acting greedily and sampling,
@@ -34,6 +35,18 @@ __all__ = ["ARMS", "ARM_LABELS", "EVENTS", "evaluate_arms", "evaluate_rl", "stre
 ARMS = ("greedy", "sample", "scripted", "random", "hold")
 ARM_LABELS = {"greedy": "learners (greedy)", "sample": "learners (sampled)",
               "scripted": "scripted", "random": "random", "hold": "empty slots"}
+#: ``--placebo`` (A/A): the policy that plays each arm. Every arm a hypothesis compares
+#: is the uniform-random policy on its own stream of action draws (``"random#n"``), with
+#: the market's random numbers shared as always, so every null hypothesis is true. (The
+#: scripted rule is deterministic: an A/A with it would compare identical numbers.)
+PLACEBO_POLICIES = {"greedy": "random#1", "sample": "random#2", "scripted": "random",
+                    "random": "random#3", "hold": "hold"}
+
+
+def arm_policies(placebo: bool) -> tuple[str, ...]:
+    """The policies that play :data:`ARMS`, in order (:data:`PLACEBO_POLICIES` for an
+    A/A run)."""
+    return tuple(PLACEBO_POLICIES[a] for a in ARMS) if placebo else ARMS
 
 #: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
 EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,
@@ -83,7 +96,8 @@ def evaluate_arms(trainer: Trainer, policy_params, keys: jax.Array,
 
     ``policy_params``: ``out.runner.params`` (leading [S]); ``keys`` [S]. Returns
     ``(wealth float32 [P, S, E, T + 1, n_learners], records [P, S, E, T, ...])`` with
-    ``P = len(arms)`` in the order of ``arms``.
+    ``P = len(arms)`` in the order of ``arms`` (policy names of
+    :func:`quantmarl.rl.evaluate.make_comparison`, e.g. :func:`arm_policies`).
     """
     def build():
         base = trainer.env_params

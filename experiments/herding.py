@@ -99,6 +99,7 @@ class HerdingConfig:
     stress: Stress = field(default_factory=Stress)
     eval_episodes: int = 4  # evaluation episodes per seed
     min_traders: int = 5  # LSV (1992): steps with fewer active slot agents are not cells
+    placebo: bool = False  # A/A run: every compared arm is the random policy (evaluation)
 
     def __post_init__(self) -> None:
         check_market(self.market)
@@ -169,7 +170,8 @@ def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
             params = evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
                                          [config.stress.event()])
             wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
-                trainer, out.runner.params, k_eval, params, config.eval_episodes))
+                trainer, out.runner.params, k_eval, params, config.eval_episodes,
+                evaluation.arm_policies(config.placebo)))
         with phase("statistics"):
             metrics = _arm_metrics(records, wealth, evaluation.ARMS, config)
             verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
@@ -223,7 +225,12 @@ def _result(cfg: HerdingConfig, m: dict, verdict: dict, metrics: dict,
         ("learning_curves.png", learning_curves(metrics, "PPO training (calm market)"),
          "PPO learning curves over seeds (training before evaluation)"),
     ]
-    notes = (
+    placebo = ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
+               "played by the uniform-random policy on its own stream of action draws "
+               "(the market's random numbers shared as always), so every null hypothesis "
+               "is true and a rejection is a false positive. The arm names below keep "
+               "their usual labels.\n\n") if cfg.placebo else ""
+    notes = placebo + (
         f"Learners: {cfg.learners} PPO `{cfg.agent_type}` agents (one shared policy) on asset 0 "
         f"of a {cfg.market.n_assets}-asset {cfg.market.clearing} market, trained "
         f"{cfg.ppo.iterations} updates per seed in a calm market, then evaluated frozen in "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -216,6 +217,8 @@ def _parser(spec: ExperimentSpec) -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="YAML file overriding config fields")
     p.add_argument("--seeds", type=int, metavar="N", help="number of seeds (>= 2)")
     p.add_argument("--out", metavar="DIR", help="output directory (default results/NAME/<time>)")
+    p.add_argument("--placebo", action="store_true",
+                   help="A/A run: the treatment arms replaced by the control policy")
     return p
 
 
@@ -229,6 +232,11 @@ def main(spec: ExperimentSpec, argv: Iterable[str] | None = None) -> int:
     args = parser.parse_args(None if argv is None else list(argv))
     configure_runtime()  # before any computation
     overrides = {} if args.seeds is None else {"seeds": args.seeds}
+    if args.placebo:
+        if "placebo" not in {f.name for f in dataclasses.fields(spec.config_cls)}:
+            print(f"error: --placebo: not available for {spec.name}", file=sys.stderr)
+            raise SystemExit(2)
+        overrides["placebo"] = True
     quick: bool | Mapping[str, Any] = False
     if args.quick:
         quick = dict(spec.quick) if spec.quick else True

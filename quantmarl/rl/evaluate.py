@@ -65,16 +65,25 @@ def make_comparison(trainer: Trainer, n_episodes: int, policies: tuple[str, ...]
     """``run(key, params, env_params=None) -> wealth float32 [P, n_episodes, T + 1,
     n_agents]`` (jitted once for every policy), ``P = len(policies)`` (names from
     :data:`POLICIES`): each policy plays the same episodes (the same reset, market and
-    opponent keys: common random numbers). With ``records``: ``(wealth, records)``,
-    records ``[P, n_episodes, T, ...]``. ``env_params`` (traced) replaces the
-    trainer's, e.g. a stress schedule."""
-    unknown = [p for p in policies if p not in POLICIES]
-    if unknown:
-        raise ValueError(f"policies must be among {POLICIES}, got {unknown}")
+    opponent keys: common random numbers). ``"NAME#n"`` (n >= 1) is policy NAME with
+    the learners' own action draws taken from stream n (everything else unchanged): two
+    replicates of a stochastic policy for an A/A (placebo) comparison. With
+    ``records``: ``(wealth, records)``, records ``[P, n_episodes, T, ...]``.
+    ``env_params`` (traced) replaces the trainer's, e.g. a stress schedule."""
+    parsed = [_parse_policy(p) for p in policies]
     run = _episodes(trainer, n_episodes, records, None)
-    ids = jnp.asarray([POLICIES.index(p) for p in policies], jnp.int32)
+    ids = jnp.asarray([POLICIES.index(name) for name, _ in parsed], jnp.int32)
+    streams = jnp.asarray([n for _, n in parsed], jnp.uint32)
     return jax.jit(lambda key, params, env_params=None: jax.vmap(
-        lambda w: run(key, params, env_params, w))(ids))
+        lambda w, n: run(key, params, env_params, (w, n)))(ids, streams))
+
+
+def _parse_policy(policy: str) -> tuple[str, int]:
+    name, _, stream = policy.partition("#")
+    if name not in POLICIES or (stream and not (stream.isdigit() and int(stream) >= 1)):
+        raise ValueError(f"policies must be among {POLICIES}, optionally with '#n' "
+                         f"(n >= 1), got {policy!r}")
+    return name, int(stream or 0)
 
 
 def compare_with_baselines(trainer: Trainer, all_params, seeds, n_episodes: int,
@@ -94,8 +103,9 @@ def compare_with_baselines(trainer: Trainer, all_params, seeds, n_episodes: int,
 
 def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):
     """``run(key, params, env_params, which)``: ``which`` a policy name or function (static)
-    or an int32 index into :data:`POLICIES` (traced: every candidate action is computed,
-    one is used)."""
+    or ``(index, stream)``, an int32 index into :data:`POLICIES` and the learners'
+    action-draw stream (traced: every candidate action is computed, one is used; stream
+    0 draws with the same keys as the static path)."""
     env = MarketEnv(dataclasses.replace(trainer.env.config, auto_reset=False))
     length = env.config.market.episode_length
     groups = group_agents(env)
@@ -124,10 +134,14 @@ def _episodes(trainer: Trainer, n_episodes: int, records: bool, env_params):
             elif isinstance(which, str):
                 actions[g] = act(k, logits, nvec, greedy=which == "greedy")
             else:
-                every = [act(k, logits, nvec, greedy=True), act(k, logits, nvec, False)]
-                every += [_baseline(b, specs[g], k, g_obs[g], nvec)
+                index, stream = which
+                kl = jax.random.wrap_key_data(jnp.where(
+                    stream == 0, jax.random.key_data(k),
+                    jax.random.key_data(jax.random.fold_in(k, stream))))
+                every = [act(kl, logits, nvec, greedy=True), act(kl, logits, nvec, False)]
+                every += [_baseline(b, specs[g], kl, g_obs[g], nvec)
                           for b in baselines.BASELINES]
-                actions[g] = jnp.stack([a.astype(jnp.int32) for a in every])[which]
+                actions[g] = jnp.stack([a.astype(jnp.int32) for a in every])[index]
         return unstack_actions(env, actions), memory
 
     def run(key, params, env_params, which):
