@@ -36,9 +36,9 @@ def _cell(rec: Mapping, scale: float = 1.0, digits: int = 3) -> str:
     return mean if lo is None else f"{mean} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
 
 
-def verdict_text(result: Mapping, agent_type: str) -> str:
+def verdict_text(result: Mapping, agent_type: str, where: str = "") -> str:
     """Markdown: the learners' PnL and Sharpe per arm and the verdict, on the report's
-    own evaluation episodes."""
+    own evaluation episodes (``where`` names them, e.g. "of the crash scenario")."""
     rows = ["| arm | PnL % of wealth [95% CI] | Sharpe per episode [95% CI] |",
             "| --- | --- | --- |"]
     for arm, rec in result["policies"].items():
@@ -48,7 +48,8 @@ def verdict_text(result: Mapping, agent_type: str) -> str:
                "Sharpe with non-overlapping 95% intervals" if result["trained"] else
                "**not trained** (" + "; ".join(result["reasons"]) + "): what the learner "
                "arms show is the behaviour of policies that did not beat the baselines")
-    return (f"Training verdict for `{agent_type}` on these evaluation episodes: {verdict}.\n\n"
+    episodes = f"the evaluation episodes {where}".rstrip()
+    return (f"Training verdict for `{agent_type}` on {episodes}: {verdict}.\n\n"
             + "\n".join(rows))
 
 

@@ -79,6 +79,22 @@ class Stress:
         return evaluation.EVENTS[self.kind](self.magnitude, self.duration, self.start)
 
 
+Direction = Literal["two-sided", "greater", "less"]
+_HOW = {"two-sided": "differently", "greater": "more", "less": "less"}
+_BY = {"two-sided": "a different amount", "greater": "more", "less": "less"}
+
+
+@dataclass(frozen=True)
+class Directions:
+    """H1 of each test, for ``a - b`` as the metric names it, fixed before the run (the
+    resolved ``config.yaml`` records them)."""
+
+    learners_vs_scripted: Direction = "two-sided"  # LSV H, learners (greedy) - scripted
+    sampled_vs_scripted: Direction = "two-sided"  # LSV H, learners (sampled) - scripted
+    stress_vs_calm: Direction = "greater"  # LSV H of the learners (greedy), stress - calm
+    change_vs_scripted: Direction = "two-sided"  # (stress - calm), learners - scripted
+
+
 @dataclass(frozen=True)
 class HerdingConfig:
     QUICK: ClassVar[dict] = {
@@ -97,6 +113,7 @@ class HerdingConfig:
         n_envs=32, n_steps=32, iterations=120, update_epochs=2, n_minibatches=4,
         hidden=(64, 64)))
     stress: Stress = field(default_factory=Stress)
+    directions: Directions = field(default_factory=Directions)
     eval_episodes: int = 4  # evaluation episodes per seed
     min_traders: int = 5  # LSV (1992): steps with fewer active slot agents are not cells
     placebo: bool = False  # A/A run: every compared arm is the random policy (evaluation)
@@ -179,23 +196,27 @@ def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
 
 
 def _findings(cfg: HerdingConfig, m: dict) -> list:
-    a = cfg.alpha
+    a, d = cfg.alpha, cfg.directions
     g, smp, ctl = m["greedy"], m["sample"], m["scripted"]
     did = lambda x: x["lsv_stress"] - x["lsv_calm"]  # noqa: E731
+    how = lambda direction: _HOW[direction]  # noqa: E731
     return holm_adjust([
-        compare.paired_finding(g["lsv"], ctl["lsv"], "learners (greedy) herd differently "
-                               "from the scripted rule in the same slots (whole episode)",
-                               "LSV H (learners greedy - scripted)", alpha=a),
-        compare.paired_finding(smp["lsv"], ctl["lsv"], "learners (sampled actions) herd "
-                               "differently from the scripted rule (whole episode)",
-                               "LSV H (learners sampled - scripted)", alpha=a),
-        compare.paired_finding(g["lsv_stress"], g["lsv_calm"], "learners (greedy) herd more "
-                               "in the stress window than in the calm window",
-                               "LSV H (stress - calm), learners greedy", "greater", alpha=a),
+        compare.paired_finding(g["lsv"], ctl["lsv"], f"learners (greedy) herd "
+                               f"{how(d.learners_vs_scripted)} than the scripted rule in the "
+                               "same slots (whole episode)", "LSV H (learners greedy - "
+                               "scripted)", d.learners_vs_scripted, alpha=a),
+        compare.paired_finding(smp["lsv"], ctl["lsv"], f"learners (sampled actions) herd "
+                               f"{how(d.sampled_vs_scripted)} than the scripted rule (whole "
+                               "episode)", "LSV H (learners sampled - scripted)",
+                               d.sampled_vs_scripted, alpha=a),
+        compare.paired_finding(g["lsv_stress"], g["lsv_calm"], f"learners (greedy) herd "
+                               f"{how(d.stress_vs_calm)} in the stress window than in the "
+                               "calm window", "LSV H (stress - calm), learners greedy",
+                               d.stress_vs_calm, alpha=a),
         compare.paired_finding(did(g), did(ctl), "stress changes the learners' herding by "
-                               "a different amount than the scripted rule's",
+                               f"{_BY[d.change_vs_scripted]} than the scripted rule's",
                                "LSV H stress-calm change (learners greedy - scripted)",
-                               alpha=a),
+                               d.change_vs_scripted, alpha=a),
     ])
 
 

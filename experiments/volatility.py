@@ -1,21 +1,30 @@
-"""Do RL agents amplify volatility under stress, and does a circuit breaker change that?
+"""Do learning traders amplify a stress event beyond what the event itself scripts, and
+does a circuit breaker change that?
 
-Design. Treatment: ``learners`` PPO agents of ``agent_type`` (trading asset 0),
-trained per seed in a calm market, then replayed frozen under each stress
-scenario (flash crash, volatility spike, liquidity shock at step ``start``),
-with the circuit breaker off and on. Control: the same market and seeds with the
-learner slots run by the matching rule-based behaviour, same random numbers per
-episode. Six conditions (3 scenarios x breaker off/on) per market; each condition
-is one compiled call over all seeds (the compiled function is shared).
+Design. ``learners`` PPO agents of ``agent_type`` (asset 0) are trained per seed in a
+calm market, then evaluated frozen under each stress scenario (flash crash, volatility
+spike, liquidity shock at step ``start``), with the circuit breaker off and on. Every
+evaluation episode is played by five arms in the learner slots on the same random
+numbers (only the slots' actions differ): the learners acting greedily (the treatment)
+and sampling, the scripted rule of the learner type in the learners' own action and
+observation space (the control), uniform-random actions and empty slots.
 
-Metrics per seed (means over episodes), on asset 0's close-to-close log returns:
-volatility amplification ``std(r[t0 : t0 + after]) / std(r[t0 - before : t0])``
-(``quant.market_quality.volatility_amplification``) and recovery time: steps until
-the close is back within ``recovery.band`` of its pre-shock level for
-``recovery.hold`` steps, right-censored at the episode end
-(``quant.market_quality.recovery_time``).
+Measures per episode on asset 0's close (:mod:`experiments.stress_metrics`): the log
+amplification ``log std(post) - log std(pre)`` of log returns with both parts; the
+overshoot of the trough below the level the event schedules (``1 - magnitude`` of the
+pre-event level for a crash, the pre-event level otherwise); the drawdown and the
+volatility once the scheduled steps are over; and the recovery time (back within
+``recovery.band`` of the pre-event level for ``recovery.hold`` steps), right-censored
+at the episode end and analysed as survival data: Kaplan-Meier curves per arm, and per
+seed the restricted mean (RMST) to the episode end, compared paired by seed.
+
+Tests (Holm over the family): per scenario with the breaker off, learners (greedy) -
+scripted on the log amplification and on the overshoot; for the flash crash, on the
+RMST of recovery; per scenario, breaker on - off for the learners (greedy) on the
+overshoot, included only where the breaker changed some seed's outcome.
 
     python -m experiments.volatility [--quick] [--config FILE] [--seeds N] [--out DIR]
+        [--placebo]
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import compare, control, evaluation, settings, training
+from experiments import arms, compare, evaluation, settings, training
+from experiments import stress_metrics as sm
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -42,6 +52,7 @@ from experiments.settings import PPOSettings, check_market, experiment_market
 from quantmarl.market import MarketConfig
 from quantmarl.quant import market_quality as mq
 from quantmarl.quant import series
+from quantmarl.quant.survival import kaplan_meier, rmst
 from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
@@ -90,6 +101,17 @@ class Recovery:
         check_range("recovery.hold", self.hold, 1)
 
 
+Direction = Literal["two-sided", "greater", "less"]
+
+
+@dataclass(frozen=True)
+class Directions:
+    """H1 of the tests, for ``a - b`` as the metric names it, fixed before the run."""
+
+    learners_vs_scripted: Direction = "two-sided"  # every learners (greedy) - scripted test
+    breaker: Direction = "two-sided"  # overshoot, breaker on - off
+
+
 @dataclass(frozen=True)
 class VolatilityConfig:
     QUICK: ClassVar[dict] = {
@@ -115,7 +137,9 @@ class VolatilityConfig:
     after: int = 30  # post-shock volatility window, steps
     breaker: Breaker = field(default_factory=Breaker)
     recovery: Recovery = field(default_factory=Recovery)
+    directions: Directions = field(default_factory=Directions)
     eval_episodes: int = 4  # evaluation episodes per seed and condition
+    placebo: bool = False  # A/A run: every compared arm is the random policy (evaluation)
 
     def __post_init__(self) -> None:
         check_market(self.market)
@@ -134,139 +158,190 @@ class VolatilityConfig:
         check_range("start + after", self.start + self.after, None,
                     self.market.episode_length - 1)
         check_range("breaker.window", self.breaker.window, 1, 32)
+        longest = max(sc.duration for sc in self.scenarios)
+        check_range("start + scenarios[].duration + after", self.start + longest + self.after,
+                    None, self.market.episode_length - 1)
 
 
-def _metrics(records, cfg: VolatilityConfig) -> dict[str, np.ndarray]:
-    """Per-seed amplification and recovery of asset 0: records [S, E, T, ...] -> [S] each."""
-    close = np.asarray(records.close[..., 0], np.float64)  # [S, E, T] ticks
-    r = np.diff(np.log(close), axis=-1)  # [S, E, T-1]; r[i]: step i -> i + 1
-    amp = jax.vmap(jax.vmap(lambda x: mq.volatility_amplification(
-        x, cfg.start - 1, cfg.before, cfg.after)))(r)
-    rc = cfg.recovery
-    rec = jax.vmap(jax.vmap(lambda p: mq.recovery_time(
-        p, cfg.start, rc.band, rc.pre_window, rc.hold)))(close)
-    amp = np.asarray(amp, np.float64)
-    amp = np.where(np.isfinite(amp), amp, np.nan)  # no pre-shock variation: undefined
-    return {
-        "amp": series.nanmean(amp, axis=1),
-        "recovery": np.asarray(rec.steps, np.float64).mean(axis=1),
-        "censored": np.asarray(rec.censored, np.float64).mean(axis=1),
-        "halted": np.asarray(records.halted[..., 0], np.float64).mean(axis=(1, 2)),
-        "path": (close / close[..., max(cfg.start - 5, 0): cfg.start].mean(-1, keepdims=True)
-                 ).mean(axis=(0, 1)),  # [T] mean normalised price
+METRICS = {  # per-seed metric -> row label in the report's tables
+    "log_amp": "log amplification (log post std - log pre std)",
+    "pre_sd": "pre-event std of log returns",
+    "post_sd": "post-event std of log returns",
+    "overshoot": "overshoot below the scheduled level (fraction of pre-event level)",
+    "drawdown": "drawdown after the scheduled steps (fraction of peak)",
+    "vol_after": "std of log returns after the scheduled steps",
+    "rmst": "recovery RMST to the episode end, steps",
+    "censored": "share of episodes not recovered by the end (censored)",
+    "halted": "share of steps halted",
+}
+
+
+def _recovery(close: np.ndarray, cfg: VolatilityConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Recovery steps and whether recovery was observed: close [..., T] -> [...] each."""
+    rc, t = cfg.recovery, close.shape[-1]
+    res = jax.vmap(lambda p: mq.recovery_time(p, cfg.start, rc.band, rc.pre_window,
+                                              rc.hold))(close.reshape(-1, t))
+    shape = close.shape[:-1]
+    return (np.asarray(res.steps, np.float64).reshape(shape),
+            ~np.asarray(res.censored).reshape(shape))
+
+
+def _metrics(records, cfg: VolatilityConfig, sc: Scenario) -> dict[str, dict]:
+    """Per arm: per-seed metrics [S] (:data:`METRICS`), recovery times and flags [S, E]
+    and the mean normalised close path [T]."""
+    close = np.asarray(records.close[..., 0], np.float64)  # [P, S, E, T] ticks
+    halted = np.asarray(records.halted[..., 0], np.float64)
+    scheduled = sc.magnitude if sc.kind == "flash_crash" else 0.0
+    ratio, pre, post = sm.log_amplification(close, cfg.start - 1, cfg.before, cfg.after)
+    done = cfg.start + sc.duration  # first step after the scheduled ones
+    per_episode = {
+        "log_amp": ratio, "pre_sd": pre, "post_sd": post,
+        "overshoot": sm.overshoot(close, cfg.start, cfg.recovery.pre_window, cfg.after,
+                                  scheduled),
+        "drawdown": sm.drawdown_after(close, done),
+        "vol_after": sm.volatility_after(close, done - 1, cfg.after),
+        "halted": halted.mean(axis=-1),
     }
+    steps, observed = _recovery(close, cfg)
+    tau = close.shape[-1] - cfg.start  # the longest possible follow-up
+    ref = sm.reference_level(close, cfg.start, 5)[..., None]
+    out = {}
+    for i, arm in enumerate(evaluation.ARMS):
+        m = {k: series.nanmean(v[i], axis=1) for k, v in per_episode.items()}
+        m["rmst"] = np.array([rmst(steps[i, s], observed[i, s], tau)
+                              for s in range(steps.shape[1])])
+        m["censored"] = 1.0 - observed[i].mean(axis=1)
+        out[arm] = {**m, "steps": steps[i], "observed": observed[i],
+                    "path": (close[i] / ref[i]).mean(axis=(0, 1))}
+    return out
 
 
 def run(config: VolatilityConfig, out_dir: Path) -> ExperimentResult:
-    """Train, evaluate learners and control under every scenario x breaker, test, plot."""
+    """Train, evaluate every arm under every scenario x breaker, test, plot."""
     tc = settings.train_config(config.ppo, config.market, config.agent_type, config.learners)
-    conditions = [(sc, brk) for sc in config.scenarios for brk in (False, True)]
     brk = {"threshold": config.breaker.threshold, "window": config.breaker.window,
            "halt_steps": config.breaker.halt_steps}
-    res: dict[tuple[str, str, bool], dict] = {}
-    with phases(1 + 2 * len(conditions), "volatility") as phase:
+    policies = evaluation.arm_policies(config.placebo)
+    res, verdict = {}, None
+    with phases(1 + 2 * len(config.scenarios), "volatility") as phase:
         with phase("train"):
             trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
-        ctl = control.control_market(trainer)
-        for sc, on in conditions:
-            event = evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
-            params = evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
-                                     [event], brk if on else None)
-            label = f"{sc.kind}, breaker {'on' if on else 'off'}"
-            with phase(f"learners: {label}", "evaluate learners (all conditions)"):
-                _, rec = evaluation.evaluate_rl(trainer, out.runner.params, k_eval, params,
-                                            config.eval_episodes)
-                res["rl", sc.kind, on] = _metrics(rec, config)
-            with phase(f"control: {label}", "control (all conditions)"):
-                rec = control.evaluate_control(ctl, k_eval, params, config.eval_episodes)
-                res["rule", sc.kind, on] = _metrics(rec, config)
-    return _result(config, res, out.metrics, phase.seconds)
+        for sc in config.scenarios:
+            for on in (False, True):
+                event = evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
+                params = evaluation.stressed(trainer.env_params.market,
+                                             trainer.env.config.market, [event],
+                                             brk if on else None)
+                label = f"{sc.kind}, breaker {'on' if on else 'off'}"
+                with phase(label, "evaluate arms (all conditions)"):
+                    wealth, rec = evaluation.evaluate_arms(
+                        trainer, out.runner.params, k_eval, params, config.eval_episodes,
+                        policies)
+                    res[sc.kind, on] = _metrics(rec, config, sc)
+                    if verdict is None:  # on the first scenario, breaker off
+                        verdict = arms.training_verdict(wealth, evaluation.ARMS,
+                                                        config.learners)
+    return _result(config, res, verdict, out.metrics, phase.seconds)
 
 
-def _result(cfg: VolatilityConfig, res: dict, metrics: dict, timings: dict) -> ExperimentResult:
-    a = cfg.alpha
-    findings = []
+def _findings(cfg: VolatilityConfig, res: dict) -> tuple[list, list[str]]:
+    a, d = cfg.alpha, cfg.directions
+    found, unchanged = [], []
     for sc in cfg.scenarios:
-        k = sc.kind
-        findings.append(compare.paired_finding(
-            res["rl", k, False]["amp"], res["rule", k, False]["amp"],
-            f"{k}: volatility amplification differs with learners vs rule-based slots "
-            "(breaker off)", f"amplification ratio, {k} (learners - rule-based)", alpha=a))
+        off = res[sc.kind, False]
+        for key, what in (("log_amp", "log volatility amplification"),
+                          ("overshoot", "overshoot below the scheduled level")):
+            found.append(compare.paired_finding(
+                off["greedy"][key], off["scripted"][key],
+                f"{sc.kind}: {what} differs with learners (greedy) vs the scripted rule "
+                "(breaker off)", f"{what}, {sc.kind} (learners greedy - scripted)",
+                d.learners_vs_scripted, alpha=a))
+        if sc.kind == "flash_crash":
+            found.append(compare.paired_finding(
+                off["greedy"]["rmst"], off["scripted"]["rmst"],
+                f"{sc.kind}: recovery RMST differs with learners (greedy) vs the scripted "
+                "rule (breaker off)", f"recovery RMST, steps, {sc.kind} (learners greedy - "
+                "scripted)", d.learners_vs_scripted, alpha=a))
     for sc in cfg.scenarios:
-        k = sc.kind
-        findings.append(compare.paired_finding(
-            res["rl", k, True]["amp"], res["rl", k, False]["amp"],
-            f"{k}: the circuit breaker changes volatility amplification (learner markets)",
-            f"amplification ratio, {k} (breaker on - off)", alpha=a))
-    for sc in cfg.scenarios:
-        if sc.kind != "flash_crash":
+        on, off = res[sc.kind, True]["greedy"], res[sc.kind, False]["greedy"]
+        diff = on["overshoot"] - off["overshoot"]
+        if not np.any(np.abs(diff[np.isfinite(diff)]) > 0):
+            unchanged.append(sc.kind)
             continue
-        findings.append(compare.paired_finding(
-            res["rl", sc.kind, False]["recovery"], res["rule", sc.kind, False]["recovery"],
-            f"{sc.kind}: recovery time differs with learners vs rule-based slots (breaker off)",
-            f"recovery time, steps, censored at episode end, {sc.kind} "
-            "(learners - rule-based)", alpha=a))
-    findings = holm_adjust(findings)
+        found.append(compare.paired_finding(
+            on["overshoot"], off["overshoot"], f"{sc.kind}: the circuit breaker changes the "
+            "overshoot (learners greedy)", f"overshoot, {sc.kind} (breaker on - off)",
+            d.breaker, alpha=a))
+    return holm_adjust(found), unchanged
 
-    per_seed, rows = {}, {k: [] for k in ("market", "scenario", "breaker", "amp_mean",
-                                          "amp_median", "recovery_mean", "censored_share",
-                                          "halted_share", "n_finite_amp")}
-    for (market, kind, on), m in res.items():
-        tag = f"{market}_{kind}_{'on' if on else 'off'}"
-        per_seed[f"amp_{tag}"] = m["amp"]
-        per_seed[f"recovery_{tag}"] = m["recovery"]
-        fin = np.isfinite(m["amp"])
-        rows["market"].append("learners" if market == "rl" else "rule-based")
-        rows["scenario"].append(kind)
-        rows["breaker"].append("on" if on else "off")
-        rows["amp_mean"].append(float(series.nanmean(m["amp"])))
-        rows["amp_median"].append(float(np.median(m["amp"][fin])) if fin.any() else np.nan)
-        rows["recovery_mean"].append(float(m["recovery"].mean()))
-        rows["censored_share"].append(float(m["censored"].mean()))
-        rows["halted_share"].append(float(m["halted"].mean()))
-        rows["n_finite_amp"].append(int(fin.sum()))
-    censored = float(np.mean(rows["censored_share"]))
+
+def _tables(cfg: VolatilityConfig, res: dict) -> tuple[str, dict]:
+    md, rows = [], {k: [] for k in ("scenario", "breaker", "arm", *METRICS)}
+    for sc in cfg.scenarios:
+        md.append(f"**{sc.kind}** ({sc.magnitude:g}, {sc.duration} steps), breaker off:\n\n"
+                  + arms.arm_table({label: {a: m[k] for a, m in res[sc.kind, False].items()}
+                                    for k, label in METRICS.items()}))
+        for on in (False, True):
+            for arm, m in res[sc.kind, on].items():
+                rows["scenario"].append(sc.kind)
+                rows["breaker"].append("on" if on else "off")
+                rows["arm"].append(arm)
+                for k in METRICS:
+                    rows[k].append(float(series.nanmean(m[k])))
+    return "\n\n".join(md), {k: np.asarray(v) for k, v in rows.items()}
+
+
+def _result(cfg: VolatilityConfig, res: dict, verdict: dict, metrics: dict,
+            timings: dict) -> ExperimentResult:
+    findings, unchanged = _findings(cfg, res)
+    tables_md, conditions = _tables(cfg, res)
+    per_seed = {f"{k}_{arm}_{kind}_{'on' if on else 'off'}": m[k]
+                for (kind, on), per_arm in res.items() for arm, m in per_arm.items()
+                for k in ("log_amp", "overshoot", "rmst")}
     rc = cfg.recovery
-    notes = (
+    placebo = ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
+               "played by the uniform-random policy on its own stream of action draws, so "
+               "every null hypothesis is true. The arm names keep their usual labels.\n\n"
+               ) if cfg.placebo else ""
+    notes = placebo + (
         f"Learners: {cfg.learners} PPO `{cfg.agent_type}` agents on asset 0 of a "
         f"{cfg.market.n_assets}-asset {cfg.market.clearing} market, trained "
-        f"{cfg.ppo.iterations} updates per seed in a calm market, evaluated frozen (sampled "
-        f"actions) in {cfg.eval_episodes} episodes per seed and condition of "
-        f"{cfg.market.episode_length} steps; each event starts at step {cfg.start} on all "
-        "assets. Control: the same slots run the rule-based counterpart; both markets draw the "
-        "same random numbers per episode, so seeds are paired. Breaker on: halt "
-        f"{cfg.breaker.halt_steps} steps after a {cfg.breaker.threshold:.0%} move within "
-        f"{cfg.breaker.window} steps.\n\n"
-        f"Amplification: post ({cfg.after} steps from the event) over pre ({cfg.before} steps) "
-        "std of close-to-close log returns; episodes without pre-shock price variation give "
-        "no ratio and are skipped, seeds without any ratio are dropped from the tests (named "
-        "in the finding's note). Recovery: back within "
-        f"{rc.band:.0%} of the mean close of the {rc.pre_window} pre-shock steps for "
-        f"{rc.hold} steps; unrecovered episodes count as recovered at the episode end "
-        f"(right-censored; {censored:.0%} of the episodes over all conditions, see the "
-        "`conditions` table), so recovery differences are lower bounds when censoring is "
-        "common. Halts flatten returns, which lowers post-shock volatility mechanically.\n\n"
-        + curve_text(curve_summary(metrics)) + "\n\n"
-        + format_timings(timings)
-    )
+        f"{cfg.ppo.iterations} updates per seed in a calm market, evaluated frozen in "
+        f"{cfg.eval_episodes} episodes per seed and condition of {cfg.market.episode_length}"
+        f" steps; each event starts at step {cfg.start} on all assets. Arms (same slots, "
+        "same random numbers, paired by seed): "
+        + ", ".join(evaluation.ARM_LABELS[a] for a in evaluation.ARMS) + ". Breaker on: "
+        f"halt {cfg.breaker.halt_steps} steps after a {cfg.breaker.threshold:.0%} move "
+        f"within {cfg.breaker.window} steps, then reopen with a call auction of the queued "
+        "orders.\n\n" + arms.verdict_text(verdict, cfg.agent_type, f"of the "
+                                           f"`{cfg.scenarios[0].kind}` scenario, breaker off")
+        + "\n\n"
+        f"Windows: pre {cfg.before} steps before the event, post {cfg.after} steps from it; "
+        "drawdown and volatility after the scheduled steps start once the event's scheduled "
+        f"steps are over. Recovery: back within {rc.band:.0%} of the mean close of the "
+        f"{rc.pre_window} pre-event steps for {rc.hold} steps; an episode that has not "
+        "recovered by its end is censored there. The RMST is the area under the "
+        "Kaplan-Meier curve of a seed's episodes up to the longest possible follow-up; "
+        "with every censoring at that horizon it equals the mean of min(time, horizon), "
+        "which is what it estimates: the expected recovery time counting at most the "
+        "horizon. Per arm, mean over seeds [95% t interval]:\n\n" + tables_md + "\n\n"
+        + (f"The breaker changed no seed's overshoot under {', '.join(unchanged)}; those "
+           "identically-zero comparisons are not tested.\n\n" if unchanged else "")
+        + curve_text(curve_summary(metrics)) + "\n\n" + format_timings(timings))
     figures = [
         ("price_paths.png", _paths_figure(cfg, res),
-         "Mean close / pre-shock close per condition (event window shaded)"),
-        ("amplification.png", _strip_figure(cfg, res),
-         "Volatility amplification per seed and condition (bar: mean)"),
+         "Mean close / pre-event close per arm, breaker off (event window shaded)"),
+        ("recovery_km.png", _km_figure(cfg, res),
+         "Kaplan-Meier curves of the recovery time per arm, breaker off (all seeds' "
+         "episodes; + marks censoring)"),
         ("learning_curves.png", learning_curves(metrics, "PPO training (calm market)"),
          "PPO learning curves over seeds (training before evaluation)"),
     ]
     return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes,
-                            tables={"conditions": {k: np.asarray(v) for k, v in rows.items()}})
+                            tables={"conditions": conditions})
 
 
-_STYLES = {("rl", False): ("C0", "-"), ("rl", True): ("C0", "--"),
-           ("rule", False): ("C1", "-"), ("rule", True): ("C1", "--")}
-
-
-def _label(market: str, on: bool) -> str:
-    return f"{'learners' if market == 'rl' else 'rule-based'}, breaker {'on' if on else 'off'}"
+_SHOWN = {"greedy": "C0", "scripted": "C1", "random": "C2", "hold": "0.4"}
 
 
 def _paths_figure(cfg: VolatilityConfig, res: dict) -> Figure:
@@ -277,38 +352,42 @@ def _paths_figure(cfg: VolatilityConfig, res: dict) -> Figure:
                                                  cfg.market.episode_length)
     t = np.arange(lo, hi)
     for ax, sc in zip(axes, cfg.scenarios, strict=True):
-        for (market, on), (color, ls) in _STYLES.items():
-            ax.plot(t, res[market, sc.kind, on]["path"][lo:hi], color=color, linestyle=ls,
-                    label=_label(market, on))
+        for arm, color in _SHOWN.items():
+            ax.plot(t, res[sc.kind, False][arm]["path"][lo:hi], color=color,
+                    label=evaluation.ARM_LABELS[arm])
         ax.axvspan(cfg.start - 0.5, cfg.start + sc.duration - 0.5, color="C3", alpha=0.15)
         ax.set_title(f"{sc.kind} ({sc.magnitude:g})", fontsize=10)
         ax.set_xlabel("step")
-    axes[0].set_ylabel("close / pre-shock close")
+    axes[0].set_ylabel("close / pre-event close")
     axes[0].legend(fontsize=7)
     return fig
 
 
-def _strip_figure(cfg: VolatilityConfig, res: dict) -> Figure:
+def _km_figure(cfg: VolatilityConfig, res: dict) -> Figure:
     n = len(cfg.scenarios)
     fig = Figure(figsize=(4.2 * n, 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n))
-    rng = np.random.default_rng(0)
     for ax, sc in zip(axes, cfg.scenarios, strict=True):
-        for i, ((market, on), (color, _)) in enumerate(_STYLES.items()):
-            y = res[market, sc.kind, on]["amp"]
-            y = y[np.isfinite(y)]
-            ax.scatter(i + rng.uniform(-0.15, 0.15, y.size), y, s=10, color=color, alpha=0.6)
-            if y.size:
-                ax.hlines(y.mean(), i - 0.3, i + 0.3, color="black")
-        ax.set_xticks(range(4), ["RL off", "RL on", "rule off", "rule on"], fontsize=8)
-        ax.axhline(1.0, color="0.5", linewidth=0.8)
+        for arm, color in _SHOWN.items():
+            m = res[sc.kind, False][arm]
+            km = kaplan_meier(m["steps"].ravel(), m["observed"].ravel())
+            ax.step(np.concatenate([[0.0], km.time]), np.concatenate([[1.0], km.survival]),
+                    where="post", color=color, label=evaluation.ARM_LABELS[arm])
+            cens = m["steps"][~m["observed"]]
+            if cens.size:
+                ax.plot([cens.max()], [km.survival[-1] if km.time.size else 1.0], "+",
+                        color=color)
         ax.set_title(f"{sc.kind} ({sc.magnitude:g})", fontsize=10)
-    axes[0].set_ylabel("amplification ratio")
+        ax.set_xlabel("steps after the event")
+        ax.set_ylim(0, 1.02)
+    axes[0].set_ylabel("share not yet recovered")
+    axes[0].legend(fontsize=7)
     return fig
 
 
 SPEC = ExperimentSpec(
-    name="volatility", title="Volatility amplification by RL agents under stress",
+    name="volatility", title="Stress amplification with learning traders against a scripted "
+    "rule in the same slots, breaker off and on",
     config_cls=VolatilityConfig, run=run, description=__doc__.split("\n")[0])
 
 if __name__ == "__main__":

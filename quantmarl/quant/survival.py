@@ -57,9 +57,9 @@ def kaplan_meier(durations, observed) -> KaplanMeier:
     at_risk = np.array([np.sum(t >= s) for s in times], np.float64)
     events = np.array([np.sum((t == s) & e) for s in times], np.float64)
     surv = np.cumprod(1 - events / at_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # S = 0 at the end: SE NaN
         green = np.cumsum(events / (at_risk * (at_risk - events)))
-    se = np.sqrt(surv**2 * green)
+        se = np.sqrt(surv**2 * green)
     return KaplanMeier(times, surv, se, at_risk, events, int(t.size), int(np.sum(~e)))
 
 

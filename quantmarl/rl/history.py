@@ -186,11 +186,13 @@ def curve_summary(metrics: dict, window: int = 10, stopped_at: int | None = None
             warnings.simplefilter("ignore", RuntimeWarning)
             mean_curve = np.nanmean(moving, axis=0)
             best = np.nanmax(moving, axis=1)
+            final_return = np.nanmean(ret[:, -w:], axis=1)  # NaN: no episode ended yet
+            final_pnl = np.nanmean(pnl[:, -w:], axis=1)
         finite = np.isfinite(mean_curve)
-        out[g] = {"final_return": intervals.mean_record(np.nanmean(ret[:, -w:], axis=1)),
+        out[g] = {"final_return": intervals.mean_record(final_return),
                   "best_return": intervals.mean_record(best),
                   "best_update": int(np.nanargmax(mean_curve)) + w if finite.any() else None,
-                  "final_pnl": intervals.mean_record(np.nanmean(pnl[:, -w:], axis=1)),
+                  "final_pnl": intervals.mean_record(final_pnl),
                   "window": w, "updates": int(ret.shape[1]), "stopped_at": stopped_at}
     return out
 

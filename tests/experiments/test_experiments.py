@@ -47,7 +47,14 @@ CONFIGS = {
     "herding": (herding.SPEC, {**TINY, "agent_type": "market_maker", "min_traders": 1,
                                "stress": {"start": 20, "window": 10}}, 4),
     "volatility": (volatility.SPEC, {**TINY, "agent_type": "market_maker", "start": 20,
-                                     "before": 10, "after": 10, "recovery": {"pre_window": 5}}, 7),
+                                     "before": 10, "after": 10, "recovery": {"pre_window": 5},
+                                     "scenarios": [
+                                         {"kind": "flash_crash", "magnitude": 0.1,
+                                          "duration": 3},
+                                         {"kind": "volatility_spike", "magnitude": 2.0,
+                                          "duration": 5},
+                                         {"kind": "liquidity_shock", "magnitude": 1.5,
+                                          "duration": 5}]}, range(7, 11)),
     "liquidity": (liquidity.SPEC, {**TINY, "shock": {"start": 15, "duration": 8}, "after": 10,
                                    "impact_window": 20, "resilience": {"pre_window": 10}}, 5),
 }
@@ -69,7 +76,8 @@ def test_miniature_run_writes_a_valid_report(name, tmp_path, capsys):
     md, report = _run(name, tmp_path, capsys)
     validate_report(report)
     assert report["experiment"] == name and report["n_seeds"] == N_SEEDS
-    assert len(report["findings"]) == CONFIGS[name][2]
+    expected = CONFIGS[name][2]
+    assert len(report["findings"]) in (expected if isinstance(expected, range) else [expected])
     for f in report["findings"]:
         for key in ("effect_size", "ci_low", "ci_high", "p_value", "p_adjusted"):
             assert math.isfinite(f[key]), (f["metric"], key)
@@ -188,5 +196,18 @@ def test_placebo_rejects_nothing(tmp_path, capsys):
     scripted = [float(r["activity_scripted"]) for r in rows]
     assert greedy != scripted  # independent action draws, not a copy of one arm
     with pytest.raises(SystemExit) as exc:
-        main(volatility.SPEC, ["--placebo", "--out", str(tmp_path / "v")])
+        main(liquidity.SPEC, ["--placebo", "--out", str(tmp_path / "v")])
     assert exc.value.code == 2 and "--placebo" in capsys.readouterr().err
+
+
+def test_directions_are_declared_in_the_config(tmp_path, capsys):
+    spec, cfg, _ = CONFIGS["herding"]
+    path = tmp_path / "dir.yaml"
+    path.write_text(yaml.safe_dump({**cfg, "directions": {"stress_vs_calm": "less"}}))
+    assert main(spec, ["--config", str(path), "--out", str(tmp_path / "d")]) == 0
+    report = json.loads((tmp_path / "d" / "report.json").read_text())
+    assert report["config"]["directions"]["stress_vs_calm"] == "less"
+    assert [f["alternative"] for f in report["findings"]] == [
+        "two-sided", "two-sided", "less", "two-sided"]
+    assert "herd less in the stress window" in report["findings"][2]["hypothesis"]
+    assert "directions:" in (tmp_path / "d" / "config.yaml").read_text()
