@@ -277,7 +277,25 @@ def _result(cfg: HerdingConfig, m: dict, verdict: dict, metrics: dict,
         "herds less by construction, which is why both learner arms are reported."
         "\n\n" + curve_text(curve_summary(metrics)) + "\n\n" + format_timings(timings)
     )
-    return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes)
+    return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes,
+                            limitations=LIMITATIONS)
+
+
+LIMITATIONS = """\
+- The learners train in a calm market on the experiment's short PPO budget (`ppo`); the
+  training verdict above says whether they beat random and hold-only on these very
+  episodes. If they do not, the learner arms describe policies that did not learn.
+- One asset: LSV's cells are steps, the expected buy share is the other traders'.
+  Traders who ignore the market do not score 0 (see the random arm): compare arms, not
+  levels against 0.
+- The slots share one policy and see nearly the same observation, so greedy learners,
+  like the deterministic scripted rule, act alike by construction; the sampled arm is
+  the same policy with independent draws per slot.
+- With few seeds a permutation test has a floor (two-sided 2 / 2^n for n seeds), and
+  Holm multiplies it: with 8 seeds and 4 tests nothing can be rejected at 0.05 (a
+  `--quick` run is a smoke test).
+- The CCK regression is not run: it needs a cross-section of many assets with their own
+  shocks, which this experiment does not have."""
 
 
 def _series_figure(m: dict, stress: np.ndarray) -> Figure:

@@ -201,6 +201,8 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 def _effect_cell(f) -> str:
     parts = [f"d = {_fmt(f.cohens_d, 3)}"] if f.cohens_d is not None else []
     parts += [f"d_z = {_fmt(f.d_z, 3)}"] if f.d_z is not None else []
+    if f.mean_b is not None and f.mean_b != 0 and math.isfinite(f.mean_b):
+        parts.append(f"{100 * f.effect_size / abs(f.mean_b):+.1f}% of b's level")
     return _fmt(f.effect_size) + (f" ({', '.join(parts)})" if parts else "")
 
 
@@ -256,6 +258,7 @@ def write_report(
     config: Any = None,
     runtime_s: float | None = None,
     alpha: float | None = None,
+    limitations: str = "",
 ) -> Path:
     """Write the full report into ``out_dir`` and return the path of ``report.md``.
 
@@ -265,6 +268,7 @@ def write_report(
     closed. ``tables``: extra tables, name -> columns, each -> ``NAME.csv`` and
     a markdown table. ``config``: the resolved config (dataclass or dict).
     ``alpha`` defaults to the findings' alpha (0.05 when there are none).
+    ``limitations``: markdown for a "Limitations" section after the findings.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -304,7 +308,10 @@ def write_report(
            "(mean / sd of the paired differences, which common random numbers shrink); "
            "p: raw (Holm-adjusted where shown; \"<=\" where p sits at the smallest value "
            "its permutation test can give), with the Wilcoxon signed-rank p as a "
-           "robustness check.", ""]
+           "robustness check; the share is the effect relative to the mean of b (the "
+           "control or baseline level).", ""]
+    if limitations:
+        md += ["## Limitations", "", limitations.strip(), ""]
     md += ["## Per-seed metrics", "", f"Over the seeds where the metric is finite (n of "
            f"{n_seeds}; `per_seed.csv` has every value).", ""]
     md += _md_table(["metric", "n", "mean", "sd", "min", "max"], [

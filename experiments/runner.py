@@ -181,7 +181,7 @@ class ExperimentResult:
     ``per_seed``: metric name -> 1-D array with one value per seed (the rows of
     ``per_seed.csv``). ``figures``: ``(filename.png, Figure, caption)``.
     ``tables``: extra tables, name -> columns. ``notes``: markdown shown under
-    the summary.
+    the summary. ``limitations``: markdown for the report's "Limitations" section.
     """
 
     findings: list[Finding]
@@ -189,6 +189,7 @@ class ExperimentResult:
     figures: list[tuple[str, Any, str]] = field(default_factory=list)
     notes: str = ""
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    limitations: str = ""
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ def main(spec: ExperimentSpec, argv: Iterable[str] | None = None) -> int:
     report = write_report(
         out_dir, spec.name, spec.title, result.findings, result.per_seed, result.figures,
         tables=result.tables, notes=notes, config=config, runtime_s=runtime,
-        alpha=getattr(config, "alpha", None),
+        alpha=getattr(config, "alpha", None), limitations=result.limitations,
     )
     print(report, flush=True)
     return 0

@@ -338,7 +338,20 @@ def _result(cfg: VolatilityConfig, res: dict, verdict: dict, metrics: dict,
          "PPO learning curves over seeds (training before evaluation)"),
     ]
     return ExperimentResult(findings=findings, per_seed=per_seed, figures=figures, notes=notes,
-                            tables={"conditions": conditions})
+                            tables={"conditions": conditions}, limitations=LIMITATIONS)
+
+
+LIMITATIONS = """\
+- The learners train in a calm market on the experiment's short PPO budget (`ppo`); the
+  training verdict above says whether they beat random and hold-only.
+- The events script the price path (a crash is sized to take the price down by its
+  magnitude); overshoot, drawdown and volatility after the scheduled steps measure what
+  the agents add to it. No endogenous stress (a large informed seller, a liquidity
+  withdrawal cascade with no scripted path) is tested yet.
+- Every censoring is at the episode end, so the RMST equals the mean of min(recovery,
+  horizon): a restricted mean, not a mean recovery time.
+- With few seeds a permutation test has a floor (two-sided 2 / 2^n for n seeds), and
+  Holm multiplies it: a `--quick` run (8 seeds) is a smoke test."""
 
 
 _SHOWN = {"greedy": "C0", "scripted": "C1", "random": "C2", "hold": "0.4"}

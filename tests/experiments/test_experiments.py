@@ -93,6 +93,8 @@ def test_miniature_run_writes_a_valid_report(name, tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert len(rows) == N_SEEDS
     assert "## Findings" in md.read_text()
+    if name != "liquidity":
+        assert "## Limitations" in md.read_text() and "Training verdict" in md.read_text()
 
 
 def test_same_seed_same_numbers(tmp_path, capsys):

@@ -10,8 +10,9 @@ import jax
 import numpy as np
 import pytest
 
+from experiments.compare import paired_comparison
 from experiments.config import load_config
-from experiments.report import REPORT_SCHEMA, validate_report
+from experiments.report import REPORT_SCHEMA, validate_report, write_report
 from experiments.runner import main, make_out_dir, seed_keys
 from tests.experiments.dummy import SPEC, DummyConfig
 
@@ -118,3 +119,13 @@ def test_findings_table_from_a_report(tmp_path, capsys):
     assert lines[0].startswith(f"{report['title']}: 5 seeds")
     assert lines[2].startswith("| metric (a - b) | effect | 95% CI | p (Holm) | n | verdict |")
     assert len(lines) == 4 + len(report["findings"])
+
+
+def test_report_states_the_effect_against_the_control_level_and_limitations(tmp_path):
+    f = paired_comparison(np.array([2.5, 2.4, 2.6]), np.array([2.0, 1.9, 2.1]), "h", "m",
+                          test="t")
+    md = write_report(tmp_path, "x", "X", [f], {"a": np.ones(3)},
+                      limitations="- one asset only")
+    text = md.read_text()
+    assert "+25.0% of b's level" in text  # effect 0.5 on a control mean of 2.0
+    assert "## Limitations\n\n- one asset only" in text
