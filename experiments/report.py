@@ -370,9 +370,12 @@ def findings_table(report: Mapping[str, Any]) -> str:
             f"jax {report['versions'].get('jax', '?')}.")
     rows = [[f["metric"], _fmt(f["effect_size"]),
              f"[{_fmt(f['ci_low'])}, {_fmt(f['ci_high'])}]",
-             _fmt(f["p_adjusted"] if f["p_adjusted"] is not None else f["p_value"]),
+             _fmt(f.get("cohens_d"), 3),
+             _fmt(f["p_adjusted"] if f["p_adjusted"] is not None else f["p_value"])
+             + (" (raw p at the test's floor)" if f.get("at_floor") else ""),
              f["n_seeds"], f["verdict"]] for f in report["findings"]]
-    table = _md_table(["metric (a - b)", "effect", "95% CI", "p (Holm)", "n", "verdict"], rows)
+    table = _md_table(["metric (a - b)", "effect", "95% CI", "d", "p (Holm)", "n", "verdict"],
+                      rows)
     return "\n".join([head, "", *table])
 
 

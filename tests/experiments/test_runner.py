@@ -117,7 +117,7 @@ def test_findings_table_from_a_report(tmp_path, capsys):
     table = findings_table(report)
     lines = table.splitlines()
     assert lines[0].startswith(f"{report['title']}: 5 seeds")
-    assert lines[2].startswith("| metric (a - b) | effect | 95% CI | p (Holm) | n | verdict |")
+    assert lines[2].startswith("| metric (a - b) | effect | 95% CI | d | p (Holm) | n | verdict |")
     assert len(lines) == 4 + len(report["findings"])
 
 
