@@ -20,8 +20,9 @@ pre-shock level (a step without a two-sided book counts as not recovered),
 right-censored at the episode end and analysed as survival data (Kaplan-Meier per arm,
 per-seed RMST); price impact in the ``after`` steps after the shock ends (a window
 that does not mix shock and post-shock steps): Kyle's lambda, the OLS slope of the
-mid's log return (bps) on the net signed lots of the reactive non-market-maker
-traders, and Amihud's illiquidity ratio as a robustness measure.
+mid's log return (bps) on the aggressor-signed order flow (buyer- minus
+seller-initiated lots, every trader's, from the step record), and Amihud's illiquidity
+ratio as a robustness measure.
 
     python -m experiments.liquidity [--quick] [--config FILE] [--seeds N] [--out DIR]
         [--placebo]
@@ -37,7 +38,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import arms, compare, control, evaluation, settings, training
+from experiments import arms, compare, evaluation, settings, training
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -199,7 +200,7 @@ def _resilience(spread: np.ndarray, cfg: LiquidityConfig) -> tuple[np.ndarray, n
             ~np.asarray(res.censored).reshape(shape))
 
 
-def _metrics(records, customers: np.ndarray, cfg: LiquidityConfig) -> dict[str, dict]:
+def _metrics(records, cfg: LiquidityConfig) -> dict[str, dict]:
     """Per arm: per-seed metrics [S] (:data:`METRICS`), resilience times [S, E] and the
     mean spread and depth paths [T] of asset 0; records [P, S, E, T, ...]."""
     s = cfg.shock
@@ -212,7 +213,7 @@ def _metrics(records, customers: np.ndarray, cfg: LiquidityConfig) -> dict[str, 
                "during": slice(s.start, end), "after": slice(end, end + cfg.after)}
     mid = series.mid_prices(records.best_bid, records.best_ask, records.close)[..., 0]
     dp = 1e4 * np.diff(np.log(mid), axis=-1)  # [..., T-1] bps; dp[t-1]: step t-1 -> t
-    flow = np.asarray(records.agent_qty[..., customers, 0], np.float64).sum(-1)
+    flow = np.asarray(records.signed_volume[..., 0], np.float64)  # aggressor-signed lots
     after = windows["after"]
     lam = _lambda_bps(dp[..., after.start - 1:after.stop - 1], flow[..., after])
     amihud = np.asarray(mq.amihud_illiquidity(np.abs(dp[..., after.start - 1:after.stop - 1]),
@@ -251,15 +252,9 @@ def run(config: LiquidityConfig, out_dir: Path) -> ExperimentResult:
                 trainer, out.runner.params, k_eval, params, config.eval_episodes,
                 evaluation.arm_policies(config.placebo)))
         with phase("statistics"):
-            res = _metrics(records, _customers(mcfg), config)
+            res = _metrics(records, config)
             verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
     return _result(config, res, verdict, out.metrics, phase.seconds)
-
-
-def _customers(config) -> np.ndarray:
-    """Account rows of the reactive traders that are not market makers (the order flow)."""
-    names = [n for n, _ in config.reactive if n != "market_maker"]
-    return np.concatenate([control.block_rows(config, n) for n in names] or [np.arange(0)])
 
 
 _TESTED = ("spread_during", "spread_after", "depth_during", "resilience_rmst", "kyle_lambda")
@@ -268,8 +263,6 @@ LIMITATIONS = """\\
 - The learners train in a calm market on the experiment's short PPO budget (`ppo`); the
   training verdict above says whether they beat random and hold-only. Market makers have
   not been shown to learn in the training market (`docs/training.md`).
-- Price impact uses the net signed lots of the reactive non-market-maker traders, not
-  aggressor-signed total order flow (the step record does not carry the taker side yet).
 - Every censoring is at the episode end, so the RMST equals the mean of min(recovery,
   horizon): a restricted mean, not a mean recovery time.
 - With few seeds a permutation test has a floor (two-sided 2 / 2^n for n seeds), and

@@ -2,8 +2,8 @@
 compiled call.
 
 Pairing. Every seed key is split into a training key and an evaluation key
-(:func:`split_keys`); the treatment and the control are evaluated with the same
-evaluation key (see :mod:`experiments.control`).
+(:func:`split_keys`); every arm is evaluated with the same evaluation key (see
+:mod:`experiments.evaluation`).
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ class Cleared:
     low: jax.Array  # int64 [A] lowest trade price, ticks (last price if no trade)
     close: jax.Array  # int64 [A] last trade price, ticks (last price if no trade)
     volume: jax.Array  # int64 [A] lots traded
+    signed_volume: jax.Array  # int64 [A] buyer- minus seller-initiated lots (aggressor-signed)
     n_trades: jax.Array  # int64 [A] executions
     best_bid: jax.Array  # int64 [A] ticks after clearing, 0 if none
     best_ask: jax.Array  # int64 [A] ticks after clearing, 0 if none
@@ -83,6 +84,7 @@ def clear_auction(
     p = concat([queued.price, per_asset(price, asset, n_assets, 0), bg.price])
     q = concat([queued.qty, per_asset(qty, asset, n_assets, 0), bg.qty])
     res = jax.vmap(partial(clear, band=config.auction_band))(s, p, q, ref_price)
+    flow = _market_order_flow(s, p, res.filled)
     n_q = queued.side.shape[1]
     m = side.shape[0]
     filled_q, filled_bg = res.filled[:, :n_q], res.filled[:, n_q + m :]
@@ -125,6 +127,7 @@ def clear_auction(
     return Cleared(
         books=None, cash=booked.cash, position=booked.position,
         fees=booked.fees_collected, open=px, high=px, low=px, close=px, volume=res.volume,
+        signed_volume=flow,
         n_trades=jnp.sum(res.filled > 0, axis=1).astype(jnp.int64),
         best_bid=best_bid, best_ask=best_ask, depth=jnp.stack([bid_depth, ask_depth], axis=1),
         book_refusals=jnp.zeros((), jnp.int64))
@@ -207,9 +210,17 @@ def clear_cda(
         low=jnp.where(traded, jnp.min(jnp.where(valid, px_f, big), axis=1), state.last_price),
         close=jnp.where(traded, jnp.take_along_axis(px_f, last_idx[:, None], 1)[:, 0],
                         state.last_price),
-        volume=jnp.sum(qty_f, axis=1), n_trades=count,
+        volume=jnp.sum(qty_f, axis=1), signed_volume=jnp.sum(taker_side * qty_f, axis=1),
+        n_trades=count,
         best_bid=jax.vmap(query.best_bid)(books), best_ask=jax.vmap(query.best_ask)(books),
         depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals), call)
+
+
+def _market_order_flow(side: jax.Array, price: jax.Array, filled: jax.Array) -> jax.Array:
+    """int64 [A]: signed lots of the market orders (price 0) an auction executed, from
+    rows [A, n]. A call auction has no taker; market orders are its aggressive side, and
+    limits that cross each other count for neither side."""
+    return jnp.sum(jnp.where(price == 0, side * filled, 0), axis=1).astype(jnp.int64)
 
 
 def order_stride(config: MarketConfig) -> int:

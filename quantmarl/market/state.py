@@ -61,6 +61,9 @@ class StepRecord:
     low: jax.Array  # int64 [A]
     close: jax.Array  # int64 [A] last trade price of the step (= last_price)
     volume: jax.Array  # int64 [A] lots traded
+    # int64 [A] aggressor-signed lots, buyer- minus seller-initiated: CDA takers' fills; in an
+    # auction (and a reopening call, which counts 0) only market orders have a side
+    signed_volume: jax.Array
     n_trades: jax.Array  # int64 [A] fills (CDA) or orders executed (auction)
     best_bid: jax.Array  # int64 [A] ticks (0 = none)
     best_ask: jax.Array  # int64 [A] ticks (0 = none)

@@ -164,7 +164,8 @@ def _record(state, ledger, cleared: Cleared, halted, fund, rejected, config,
     total = depth.sum(axis=1)
     return StepRecord(
         open=cleared.open, high=cleared.high, low=cleared.low, close=cleared.close,
-        volume=cleared.volume, n_trades=cleared.n_trades, best_bid=bid, best_ask=ask,
+        volume=cleared.volume, signed_volume=cleared.signed_volume, n_trades=cleared.n_trades,
+        best_bid=bid, best_ask=ask,
         spread=jnp.where((bid > 0) & (ask > 0), ask - bid, -1), depth=depth,
         imbalance=jnp.where(total > 0, (depth[:, 0] - depth[:, 1]) / jnp.maximum(total, 1),
                             0.0).astype(jnp.float32),

@@ -20,7 +20,6 @@ import yaml
 
 from experiments import (
     compare,
-    control,
     evaluation,
     herding,
     liquidity,
@@ -132,27 +131,6 @@ def test_paired_finding_drops_nan_seeds():
     g = compare.paired_finding([np.nan, 1.0, np.nan], [1.0, 2.0, 3.0], "h", "m")
     assert g.n_seeds == 1 and g.p_value == 1.0 and g.effect_size == 0.0
     assert g.verdict == "fail to reject H0" and g.test.startswith("not run")
-
-
-def test_control_market_replaces_slots_and_shares_random_numbers():
-    cfg = load_config(liquidity.LiquidityConfig, overrides=CONFIGS["liquidity"][1])
-    tc = settings.train_config(cfg.ppo, cfg.market, "market_maker", cfg.learners)
-    trainer = training.make_seed_trainer(tc)  # the cached one of the runs above
-    ctl = control.control_market(trainer)
-    assert ctl.config.n_smart == 0
-    assert ctl.config.reactive == (("market_maker", 3), ("noise", 4))
-    assert ctl.slot_rows == (0, 1) and ctl.slot_assets == (0, 0)
-    k_train, k_eval = training.split_keys(seed_keys(0, N_SEEDS))
-    out = training.train_seeds(trainer, k_train)
-    params = trainer.env_params.market
-    _, rec = evaluation.evaluate_rl(trainer, out.runner.params, k_eval, params, 2)
-    rec_ctl = control.evaluate_control(ctl, k_eval, params, 2)
-    # same evaluation keys -> the same fundamental path in both markets
-    np.testing.assert_array_equal(np.asarray(rec.fundamental), np.asarray(rec_ctl.fundamental))
-    # the int64 ledger is untouched: every trade has a counterparty
-    qty = np.asarray(rec_ctl.agent_qty)
-    assert qty.dtype == np.int64 and not qty.sum(axis=-2).any()
-    assert jax.tree.leaves(out.runner.params)[0].shape[0] == N_SEEDS
 
 
 def test_arms_share_random_numbers_and_match_each_policy_run_alone():

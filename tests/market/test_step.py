@@ -280,3 +280,23 @@ def reset_and_step(config):
     params = default_params(config)
     state = reset(jax.random.key(0), config, params)
     return step(jax.random.key(1), state, hold(config.n_smart), config, params)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_signed_volume_is_bounded_by_volume_and_moves_the_mid(mode, auction_config,
+                                                                    cda_config):
+    """Aggressor-signed lots: |signed| <= volume at every step, and in CDA the signed flow
+    moves the mid the same way (a positive price impact)."""
+    config = auction_config if mode == "auction" else cda_config
+    p = default_params(config)
+    _, rec = _close(config, p, trade_prob=0.5)
+    signed, volume = np.asarray(rec.signed_volume[:, 0]), np.asarray(rec.volume[:, 0])
+    assert rec.signed_volume.dtype == jnp.int64
+    assert np.all(np.abs(signed) <= volume) and np.any(signed != 0)
+    if mode == "auction":
+        return
+    mid = (np.asarray(rec.best_bid[:, 0], np.float64) + np.asarray(rec.best_ask[:, 0])) / 2
+    two_sided = (np.asarray(rec.best_bid[1:, 0]) > 0) & (np.asarray(rec.best_ask[1:, 0]) > 0)
+    two_sided &= (np.asarray(rec.best_bid[:-1, 0]) > 0) & (np.asarray(rec.best_ask[:-1, 0]) > 0)
+    ret = np.diff(np.log(np.where(mid > 0, mid, 1.0)))[two_sided]
+    assert np.corrcoef(signed[1:][two_sided], ret)[0, 1] > 0.2
