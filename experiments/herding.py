@@ -23,10 +23,15 @@ whole episode, the calm window ``[start - window, start)`` and the stress window
 by one common shock its herding coefficient is negative by construction.
 
     python -m experiments.herding [--quick] [--config FILE] [--seeds N] [--out DIR]
+        [--placebo] [--sweep]
+
+``--sweep``: the effects against the crash size (``sweep.doses``) and the verdicts in
+changed markets (:mod:`experiments.sweep`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -36,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import arms, compare, evaluation, settings, training
+from experiments import arms, compare, evaluation, training
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -46,7 +51,13 @@ from experiments.runner import (
     main,
     phases,
 )
-from experiments.settings import PPOSettings, check_market, experiment_market
+from experiments.settings import (
+    PPOSettings,
+    check_market,
+    check_market_params,
+    experiment_market,
+)
+from experiments.sweep import Sweep, SweepDesign
 from quantmarl.market import MarketConfig
 from quantmarl.quant import herding, plots, series
 from quantmarl.quant.sias import sias
@@ -117,9 +128,17 @@ class HerdingConfig:
     eval_episodes: int = 4  # evaluation episodes per seed
     min_traders: int = 5  # LSV (1992): steps with fewer active slot agents are not cells
     placebo: bool = False  # A/A run: every compared arm is the random policy (evaluation)
+    # (MarketParams path, value) set over the market's default params, e.g.
+    # [[background.value_pull, 0.05]]
+    market_params: tuple[tuple[str, float], ...] = ()
+    sweep: Sweep = field(default_factory=lambda: Sweep(  # --sweep: stress.magnitude values
+        doses=(0.02, 0.04, 0.08, 0.12, 0.16)))
 
     def __post_init__(self) -> None:
         check_market(self.market)
+        check_market_params(self.market, self.market_params)
+        for dose in self.sweep.doses:
+            dataclasses.replace(self.stress, magnitude=dose)  # checks the range
         check_range("alpha", self.alpha, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("learners", self.learners, 2, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
@@ -177,22 +196,31 @@ def _arm_metrics(records, wealth, arms: tuple[str, ...], cfg: HerdingConfig) -> 
     return out
 
 
+def train(config: HerdingConfig) -> training.Trained:
+    """The learners of every seed, trained in the calm market."""
+    return training.train_learners(config, config.agent_type)
+
+
+def evaluate(config: HerdingConfig, trained: training.Trained) -> tuple[dict, dict]:
+    """Every arm under stress on the same random numbers: (per-arm metrics, verdict)."""
+    t = trained.trainer
+    params = evaluation.stressed(t.env_params.market, t.env.config.market,
+                                 [config.stress.event()])
+    wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
+        t, trained.out.runner.params, trained.k_eval, params, config.eval_episodes,
+        evaluation.arm_policies(config.placebo)))
+    return (_arm_metrics(records, wealth, evaluation.ARMS, config),
+            arms.training_verdict(wealth, evaluation.ARMS, config.learners))
+
+
 def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
     """Train, evaluate every arm under stress on the same random numbers, test, plot."""
-    tc = settings.train_config(config.ppo, config.market, config.agent_type, config.learners)
-    with phases(3, "herding") as phase:
+    with phases(2, "herding") as phase:
         with phase("train"):
-            trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
-        with phase("evaluate arms"):
-            params = evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
-                                         [config.stress.event()])
-            wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
-                trainer, out.runner.params, k_eval, params, config.eval_episodes,
-                evaluation.arm_policies(config.placebo)))
-        with phase("statistics"):
-            metrics = _arm_metrics(records, wealth, evaluation.ARMS, config)
-            verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
-    return _result(config, metrics, verdict, out.metrics, phase.seconds)
+            trained = train(config)
+        with phase("evaluate arms and statistics"):
+            metrics, verdict = evaluate(config, trained)
+    return _result(config, metrics, verdict, trained.out.metrics, phase.seconds)
 
 
 def _findings(cfg: HerdingConfig, m: dict) -> list:
@@ -332,10 +360,16 @@ def _paired_figure(m: dict) -> Figure:
     return fig
 
 
+SWEEP = SweepDesign(
+    factor="crash size (fractional move)",
+    with_dose=lambda cfg, x: dataclasses.replace(
+        cfg, stress=dataclasses.replace(cfg.stress, magnitude=x)),
+    train=train, findings=lambda cfg, trained: _findings(cfg, evaluate(cfg, trained)[0]))
+
 SPEC = ExperimentSpec(
     name="herding", title="Herding of learning traders against a scripted rule in the same "
     "slots, calm and under stress",
-    config_cls=HerdingConfig, run=run, description=__doc__.split("\n")[0])
+    config_cls=HerdingConfig, run=run, description=__doc__.split("\n")[0], sweep=SWEEP)
 
 if __name__ == "__main__":
     raise SystemExit(main(SPEC))

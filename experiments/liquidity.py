@@ -25,11 +25,15 @@ seller-initiated lots, every trader's, from the step record), and Amihud's illiq
 ratio as a robustness measure.
 
     python -m experiments.liquidity [--quick] [--config FILE] [--seeds N] [--out DIR]
-        [--placebo]
+        [--placebo] [--sweep]
+
+``--sweep`` (:mod:`experiments.sweep`): the tests against the shock size
+(``sweep.doses``) and every verdict in changed markets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -38,7 +42,8 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import arms, compare, evaluation, settings, training
+from experiments import arms, compare, evaluation, training
+from experiments.arm_plots import SHOWN, km_curves
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -48,12 +53,18 @@ from experiments.runner import (
     main,
     phases,
 )
-from experiments.settings import PPOSettings, check_market, experiment_market
+from experiments.settings import (
+    PPOSettings,
+    check_market,
+    check_market_params,
+    experiment_market,
+)
+from experiments.sweep import Sweep, SweepDesign
 from quantmarl.events import liquidity_shock
 from quantmarl.market import MarketConfig
 from quantmarl.quant import market_quality as mq
 from quantmarl.quant import series
-from quantmarl.quant.survival import kaplan_meier, rmst
+from quantmarl.quant.survival import rmst
 from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
@@ -122,9 +133,16 @@ class LiquidityConfig:
     directions: Directions = field(default_factory=Directions)
     eval_episodes: int = 4  # evaluation episodes per seed
     placebo: bool = False  # A/A run: every compared arm is the random policy (evaluation)
+    # (MarketParams path, value) set over the market's default params
+    market_params: tuple[tuple[str, float], ...] = ()
+    sweep: Sweep = field(default_factory=lambda: Sweep(  # --sweep: shock.magnitude values
+        doses=(1.5, 2.0, 3.0, 4.0, 6.0)))
 
     def __post_init__(self) -> None:
         check_market(self.market)
+        check_market_params(self.market, self.market_params)
+        for dose in self.sweep.doses:
+            dataclasses.replace(self.shock, magnitude=dose)  # checks the range
         check_range("alpha", self.alpha, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("learners", self.learners, 1, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
@@ -237,29 +255,36 @@ def _metrics(records, cfg: LiquidityConfig) -> dict[str, dict]:
     return out
 
 
+def train(config: LiquidityConfig) -> training.Trained:
+    """The learning market makers of every seed, trained in the calm market."""
+    return training.train_learners(config, "market_maker")
+
+
+def evaluate(config: LiquidityConfig, trained: training.Trained) -> tuple[dict, dict]:
+    """Every arm under the shock on the same random numbers: (per-arm metrics, verdict)."""
+    t, s = trained.trainer, config.shock
+    params = evaluation.stressed(t.env_params.market, t.env.config.market,
+                                 [liquidity_shock(s.magnitude, s.duration, s.start)])
+    wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
+        t, trained.out.runner.params, trained.k_eval, params, config.eval_episodes,
+        evaluation.arm_policies(config.placebo)))
+    return (_metrics(records, config),
+            arms.training_verdict(wealth, evaluation.ARMS, config.learners))
+
+
 def run(config: LiquidityConfig, out_dir: Path) -> ExperimentResult:
     """Train learning market makers, evaluate every arm under the shock, test, plot."""
-    tc = settings.train_config(config.ppo, config.market, "market_maker", config.learners)
-    s = config.shock
-    with phases(3, "liquidity") as phase:
+    with phases(2, "liquidity") as phase:
         with phase("train"):
-            trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
-        with phase("evaluate arms"):
-            mcfg = trainer.env.config.market
-            params = evaluation.stressed(trainer.env_params.market, mcfg,
-                                         [liquidity_shock(s.magnitude, s.duration, s.start)])
-            wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
-                trainer, out.runner.params, k_eval, params, config.eval_episodes,
-                evaluation.arm_policies(config.placebo)))
-        with phase("statistics"):
-            res = _metrics(records, config)
-            verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
-    return _result(config, res, verdict, out.metrics, phase.seconds)
+            trained = train(config)
+        with phase("evaluate arms and statistics"):
+            res, verdict = evaluate(config, trained)
+    return _result(config, res, verdict, trained.out.metrics, phase.seconds)
 
 
 _TESTED = ("spread_during", "spread_after", "depth_during", "resilience_rmst", "kyle_lambda")
 
-LIMITATIONS = """\\
+LIMITATIONS = """\
 - The learners train in a calm market on the experiment's short PPO budget (`ppo`); the
   training verdict above says whether they beat random and hold-only. Market makers have
   not been shown to learn in the training market (`docs/training.md`).
@@ -269,16 +294,20 @@ LIMITATIONS = """\\
   Holm multiplies it: a `--quick` run (8 seeds) is a smoke test."""
 
 
-def _result(cfg: LiquidityConfig, res: dict, verdict: dict, metrics: dict,
-            timings: dict) -> ExperimentResult:
+def _findings(cfg: LiquidityConfig, res: dict) -> list:
     g, ctl = res["greedy"], res["scripted"]
-    findings = holm_adjust([
+    return holm_adjust([
         compare.paired_finding(g[k], ctl[k], f"learning market makers (greedy) change the "
                                f"{METRICS[k].split(',')[0].removeprefix('mean ')} compared "
                                "with the scripted quoter", f"{METRICS[k]} (learners greedy - "
                                "scripted)", cfg.directions.learners_vs_scripted,
                                alpha=cfg.alpha)
         for k in _TESTED])
+
+
+def _result(cfg: LiquidityConfig, res: dict, verdict: dict, metrics: dict,
+            timings: dict) -> ExperimentResult:
+    findings = _findings(cfg, res)
     per_seed = {f"{k}_{arm}": m[k] for arm, m in res.items() for k in METRICS}
     s, rs = cfg.shock, cfg.resilience
     placebo = ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
@@ -314,16 +343,13 @@ def _result(cfg: LiquidityConfig, res: dict, verdict: dict, metrics: dict,
                             limitations=LIMITATIONS)
 
 
-_SHOWN = {"greedy": "C0", "scripted": "C1", "random": "C2", "hold": "0.4"}
-
-
 def _paths_figure(cfg: LiquidityConfig, res: dict) -> Figure:
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
     s = cfg.shock
     for ax, key, label in ((ax1, "spread_path", "spread, ticks"),
                            (ax2, "depth_path", "depth, lots")):
-        for arm, color in _SHOWN.items():
+        for arm, color in SHOWN.items():
             y = res[arm][key]
             ax.plot(np.arange(y.shape[0]), y, color=color, label=evaluation.ARM_LABELS[arm])
         ax.axvspan(s.start - 0.5, s.start + s.duration - 0.5, color="C3", alpha=0.15,
@@ -337,21 +363,22 @@ def _paths_figure(cfg: LiquidityConfig, res: dict) -> Figure:
 def _km_figure(res: dict) -> Figure:
     fig = Figure(figsize=(5, 3.4), layout="constrained")
     ax = fig.subplots()
-    for arm, color in _SHOWN.items():
-        km = kaplan_meier(res[arm]["steps"].ravel(), res[arm]["observed"].ravel())
-        ax.step(np.concatenate([[0.0], km.time]), np.concatenate([[1.0], km.survival]),
-                where="post", color=color, label=evaluation.ARM_LABELS[arm])
-    ax.set_xlabel("steps after the shock starts")
+    km_curves(ax, res, "steps after the shock starts")
     ax.set_ylabel("share not yet recovered")
-    ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
     return fig
 
 
+SWEEP = SweepDesign(
+    factor="shock size (spread multiplier)",
+    with_dose=lambda cfg, x: dataclasses.replace(
+        cfg, shock=dataclasses.replace(cfg.shock, magnitude=x)),
+    train=train, findings=lambda cfg, trained: _findings(cfg, evaluate(cfg, trained)[0]))
+
 SPEC = ExperimentSpec(
     name="liquidity", title="Liquidity provision by learning market makers against a scripted "
     "quoter after a liquidity shock", config_cls=LiquidityConfig, run=run,
-    description=__doc__.split("\n")[0])
+    description=__doc__.split("\n")[0], sweep=SWEEP)
 
 if __name__ == "__main__":
     raise SystemExit(main(SPEC))

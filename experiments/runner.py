@@ -6,6 +6,7 @@ An experiment module holds only its design: a frozen config dataclass, a
 :class:`ExperimentSpec`; ``main(SPEC)`` does the rest::
 
     python -m experiments.NAME [--quick] [--config FILE] [--seeds N] [--out DIR]
+        [--placebo] [--sweep]
 
 resolves the config (defaults < quick overrides < YAML file < ``--seeds``),
 creates ``results/NAME/<YYYYmmdd-HHMMSS>/`` (or ``--out``), writes
@@ -199,6 +200,8 @@ class ExperimentSpec:
     ``config_cls``: frozen dataclass whose defaults are the full run;
     ``quick``: overrides for ``--quick`` (nested dicts or dotted keys; empty ->
     the class's ``QUICK`` attribute if any); ``run(config, out_dir)`` does the work.
+    ``sweep``: the :class:`~experiments.sweep.SweepDesign` behind ``--sweep`` (None: no
+    sweep; the config then needs a ``sweep`` field).
     """
 
     name: str
@@ -207,6 +210,7 @@ class ExperimentSpec:
     run: Callable[[Any, Path], ExperimentResult]
     quick: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    sweep: Any = None
 
 
 def _parser(spec: ExperimentSpec) -> argparse.ArgumentParser:
@@ -220,6 +224,9 @@ def _parser(spec: ExperimentSpec) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output directory (default results/NAME/<time>)")
     p.add_argument("--placebo", action="store_true",
                    help="A/A run: the treatment arms replaced by the control policy")
+    p.add_argument("--sweep", action="store_true",
+                   help="dose-response over the main factor and sensitivity to market "
+                   "parameters (config field sweep); report in results/NAME-sweep/<time>")
     return p
 
 
@@ -238,6 +245,9 @@ def main(spec: ExperimentSpec, argv: Iterable[str] | None = None) -> int:
             print(f"error: --placebo: not available for {spec.name}", file=sys.stderr)
             raise SystemExit(2)
         overrides["placebo"] = True
+    if args.sweep and spec.sweep is None:
+        print(f"error: --sweep: not available for {spec.name}", file=sys.stderr)
+        raise SystemExit(2)
     quick: bool | Mapping[str, Any] = False
     if args.quick:
         quick = dict(spec.quick) if spec.quick else True
@@ -246,16 +256,22 @@ def main(spec: ExperimentSpec, argv: Iterable[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    out_dir = make_out_dir(spec.name, args.out)
+    name, title, run = spec.name, spec.title, spec.run
+    if args.sweep:
+        from experiments.sweep import run_sweep
+
+        name, title = f"{spec.name}-sweep", f"{spec.title}: dose-response and sensitivity"
+        run = lambda cfg, _out: run_sweep(spec.sweep, cfg, spec.name)  # noqa: E731
+    out_dir = make_out_dir(name, args.out)
     dump_config(config, out_dir / "config.yaml")
     t0 = time.perf_counter()
-    result = spec.run(config, out_dir)
+    result = run(config, out_dir)
     runtime = time.perf_counter() - t0
     notes = result.notes
     if args.quick:
         notes = "**Quick run** (`--quick`): small sizes, for smoke tests only.\n\n" + notes
     report = write_report(
-        out_dir, spec.name, spec.title, result.findings, result.per_seed, result.figures,
+        out_dir, name, title, result.findings, result.per_seed, result.figures,
         tables=result.tables, notes=notes, config=config, runtime_s=runtime,
         alpha=getattr(config, "alpha", None), limitations=result.limitations,
     )

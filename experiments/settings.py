@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from quantmarl._validate import check_range
-from quantmarl.market import MarketConfig
+from quantmarl.market import MarketConfig, MarketParams, default_params
 from quantmarl.market.config import DEFAULT_REACTIVE
+from quantmarl.market.params_io import apply_overrides
 from quantmarl.rl import TrainConfig
 from quantmarl.rl.config import train_market
 
-__all__ = ["EXPERIMENT_REACTIVE", "PPOSettings", "check_market", "experiment_market",
-           "train_config"]
+__all__ = ["EXPERIMENT_REACTIVE", "PPOSettings", "check_market", "check_market_params",
+           "experiment_market", "market_overrides", "train_config"]
+
+#: ``market_params`` of an experiment config: ``(dotted MarketParams path, value)`` pairs set
+#: over the market's default params (e.g. ``("background.value_pull", 0.05)``)
+MarketParamsOverrides = tuple[tuple[str, float], ...]
 
 #: the rule-based traders of the experiments' markets, (behaviour, count): the default
 EXPERIMENT_REACTIVE = DEFAULT_REACTIVE
@@ -37,6 +42,24 @@ def check_market(market: MarketConfig) -> None:
     """What the experiments need beyond ``MarketConfig``'s own checks: episodes of at
     least 10 steps (the metrics' windows)."""
     check_range("market.episode_length", market.episode_length, 10, None)
+
+
+def market_overrides(params: MarketParams, pairs: MarketParamsOverrides,
+                     market: MarketConfig) -> MarketParams:
+    """``params`` with every ``(path, value)`` of ``pairs`` set, checked against ``market``
+    (a bad path or value raises ``ValueError`` naming ``market_params.PATH``)."""
+    try:
+        return apply_overrides(params, dict(pairs), market)
+    except ValueError as err:
+        raise ValueError(f"market_params: {err}") from None
+
+
+def check_market_params(market: MarketConfig, pairs: MarketParamsOverrides) -> None:
+    """Fail before compiling when ``pairs`` do not apply to ``market``'s params."""
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"market_params must not repeat a path, got {names}")
+    market_overrides(default_params(market), pairs, market)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,17 @@ the agents do. These measures separate the two (numpy, host side; ``close`` floa
   the market fell further than the event pushed it);
 * drawdown after the event: the largest peak-to-trough fall once the scheduled steps
   are over, as a fraction of the peak;
-* volatility after the event: std of log returns once the scheduled steps are over.
+* volatility after the event: std of log returns once the scheduled steps are over;
+* recovery: steps until the close is back near its pre-event level (censored at the end).
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from quantmarl.quant import market_quality as mq
 
 __all__ = ["drawdown_after", "log_amplification", "overshoot", "reference_level",
            "volatility_after"]
@@ -62,3 +67,16 @@ def drawdown_after(close: np.ndarray, begin: int, end: int | None = None) -> np.
 def volatility_after(close: np.ndarray, begin: int, length: int) -> np.ndarray:
     """Std (ddof 1) of the log returns of the ``length`` steps from ``begin``."""
     return _log_returns(close)[..., begin:begin + length].std(axis=-1, ddof=1)
+
+
+def recovery(close: np.ndarray, start: int, band: float, pre_window: int,
+             hold: int) -> tuple[np.ndarray, np.ndarray]:
+    """Recovery steps after ``start`` and whether recovery was observed (else censored at
+    the end), :func:`~quantmarl.quant.market_quality.recovery_time` per episode:
+    close [..., T] -> (float64 [...], bool [...])."""
+    t = close.shape[-1]
+    res = jax.vmap(lambda p: mq.recovery_time(p, start, band, pre_window, hold))(
+        jnp.asarray(close).reshape(-1, t))
+    shape = close.shape[:-1]
+    return (np.asarray(res.steps, np.float64).reshape(shape),
+            ~np.asarray(res.censored).reshape(shape))

@@ -9,14 +9,28 @@ Pairing. Every seed key is split into a training key and an evaluation key
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import jax
 
+from experiments import settings
 from experiments.compiling import cached, jit
 from experiments.runner import seed_keys
 from quantmarl.rl import TrainConfig, Trainer, TrainOutput, make_trainer
 
-__all__ = ["make_seed_trainer", "split_keys", "train_all_seeds", "train_seeds"]
+__all__ = ["Trained", "make_seed_trainer", "split_keys", "train_all_seeds", "train_learners",
+           "train_seeds"]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The learners of every seed after training: the trainer (its env params are the
+    experiment's market params), its output (leading [S]) and the evaluation keys [S]."""
+
+    trainer: Trainer
+    out: TrainOutput
+    k_eval: jax.Array
 
 
 def split_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -26,9 +40,17 @@ def split_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 @functools.lru_cache(maxsize=8)
-def make_seed_trainer(config: TrainConfig) -> Trainer:
-    """The :class:`Trainer` of ``config``, cached so that its compiled functions are reused."""
-    return make_trainer(config)
+def make_seed_trainer(config: TrainConfig,
+                      market_params: settings.MarketParamsOverrides = ()) -> Trainer:
+    """The :class:`Trainer` of ``config`` with ``market_params`` set over its market's
+    default params, cached so that its compiled functions are reused."""
+    trainer = make_trainer(config)
+    if not market_params:
+        return trainer
+    env_params = trainer.env_params
+    market = settings.market_overrides(env_params.market, market_params,
+                                       trainer.env.config.market)
+    return make_trainer(config, env_params=env_params.replace(market=market))
 
 
 def train_seeds(trainer: Trainer, keys: jax.Array) -> TrainOutput:
@@ -41,12 +63,20 @@ def train_seeds(trainer: Trainer, keys: jax.Array) -> TrainOutput:
     return train(keys)
 
 
-def train_all_seeds(config: TrainConfig, seed: int, n_seeds: int
+def train_all_seeds(config: TrainConfig, seed: int, n_seeds: int,
+                    market_params: settings.MarketParamsOverrides = ()
                     ) -> tuple[Trainer, TrainOutput, jax.Array]:
     """Train ``n_seeds`` learner populations of ``config`` (keys from base ``seed``) in one
     compiled call; returns ``(trainer, output, evaluation keys [S])`` (see :func:`split_keys`).
     """
-    trainer = make_seed_trainer(config)
+    trainer = make_seed_trainer(config, tuple(market_params))
     k_train, k_eval = split_keys(seed_keys(seed, n_seeds))
     out = jax.block_until_ready(train_seeds(trainer, k_train))
     return trainer, out, k_eval
+
+
+def train_learners(config: Any, agent_type: str) -> Trained:
+    """Train an experiment's learners: ``config`` has ``ppo``, ``market``, ``learners``,
+    ``seed``, ``seeds`` and ``market_params`` (the learners are ``agent_type``)."""
+    tc = settings.train_config(config.ppo, config.market, agent_type, config.learners)
+    return Trained(*train_all_seeds(tc, config.seed, config.seeds, config.market_params))

@@ -24,21 +24,26 @@ RMST of recovery; per scenario, breaker on - off for the learners (greedy) on th
 overshoot, included only where the breaker changed some seed's outcome.
 
     python -m experiments.volatility [--quick] [--config FILE] [--seeds N] [--out DIR]
-        [--placebo]
+        [--placebo] [--sweep]
+
+``--sweep`` (:mod:`experiments.sweep`): the crash's tests against its size
+(``sweep.doses``, the crash alone) and every verdict in changed markets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import dataclasses
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import arms, compare, evaluation, settings, training
+from experiments import arms, compare, evaluation, training
 from experiments import stress_metrics as sm
+from experiments.arm_plots import SHOWN, km_curves
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -48,11 +53,16 @@ from experiments.runner import (
     main,
     phases,
 )
-from experiments.settings import PPOSettings, check_market, experiment_market
+from experiments.settings import (
+    PPOSettings,
+    check_market,
+    check_market_params,
+    experiment_market,
+)
+from experiments.sweep import Sweep, SweepDesign
 from quantmarl.market import MarketConfig
-from quantmarl.quant import market_quality as mq
 from quantmarl.quant import series
-from quantmarl.quant.survival import kaplan_meier, rmst
+from quantmarl.quant.survival import rmst
 from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 
 
@@ -140,9 +150,16 @@ class VolatilityConfig:
     directions: Directions = field(default_factory=Directions)
     eval_episodes: int = 4  # evaluation episodes per seed and condition
     placebo: bool = False  # A/A run: every compared arm is the random policy (evaluation)
+    # (MarketParams path, value) set over the market's default params
+    market_params: tuple[tuple[str, float], ...] = ()
+    sweep: Sweep = field(default_factory=lambda: Sweep(  # --sweep: flash crash sizes
+        doses=(0.02, 0.05, 0.1, 0.15, 0.2)))
 
     def __post_init__(self) -> None:
         check_market(self.market)
+        check_market_params(self.market, self.market_params)
+        for dose in self.sweep.doses:
+            check_range("sweep.doses[]", dose, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("alpha", self.alpha, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("learners", self.learners, 1, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
@@ -176,33 +193,22 @@ METRICS = {  # per-seed metric -> row label in the report's tables
 }
 
 
-def _recovery(close: np.ndarray, cfg: VolatilityConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Recovery steps and whether recovery was observed: close [..., T] -> [...] each."""
-    rc, t = cfg.recovery, close.shape[-1]
-    res = jax.vmap(lambda p: mq.recovery_time(p, cfg.start, rc.band, rc.pre_window,
-                                              rc.hold))(close.reshape(-1, t))
-    shape = close.shape[:-1]
-    return (np.asarray(res.steps, np.float64).reshape(shape),
-            ~np.asarray(res.censored).reshape(shape))
-
-
 def _metrics(records, cfg: VolatilityConfig, sc: Scenario) -> dict[str, dict]:
     """Per arm: per-seed metrics [S] (:data:`METRICS`), recovery times and flags [S, E]
     and the mean normalised close path [T]."""
     close = np.asarray(records.close[..., 0], np.float64)  # [P, S, E, T] ticks
     halted = np.asarray(records.halted[..., 0], np.float64)
-    scheduled = sc.magnitude if sc.kind == "flash_crash" else 0.0
     ratio, pre, post = sm.log_amplification(close, cfg.start - 1, cfg.before, cfg.after)
     done = cfg.start + sc.duration  # first step after the scheduled ones
     per_episode = {
         "log_amp": ratio, "pre_sd": pre, "post_sd": post,
         "overshoot": sm.overshoot(close, cfg.start, cfg.recovery.pre_window, cfg.after,
-                                  scheduled),
+                                  sc.magnitude if sc.kind == "flash_crash" else 0.0),
         "drawdown": sm.drawdown_after(close, done),
         "vol_after": sm.volatility_after(close, done - 1, cfg.after),
         "halted": halted.mean(axis=-1),
     }
-    steps, observed = _recovery(close, cfg)
+    steps, observed = sm.recovery(close, cfg.start, *astuple(cfg.recovery))
     tau = close.shape[-1] - cfg.start  # the longest possible follow-up
     ref = sm.reference_level(close, cfg.start, 5)[..., None]
     out = {}
@@ -216,32 +222,42 @@ def _metrics(records, cfg: VolatilityConfig, sc: Scenario) -> dict[str, dict]:
     return out
 
 
-def run(config: VolatilityConfig, out_dir: Path) -> ExperimentResult:
-    """Train, evaluate every arm under every scenario x breaker, test, plot."""
-    tc = settings.train_config(config.ppo, config.market, config.agent_type, config.learners)
-    brk = {"threshold": config.breaker.threshold, "window": config.breaker.window,
-           "halt_steps": config.breaker.halt_steps}
+def train(config: VolatilityConfig) -> training.Trained:
+    """The learners of every seed, trained in the calm market."""
+    return training.train_learners(config, config.agent_type)
+
+
+def evaluate(config: VolatilityConfig, trained: training.Trained,
+             phase=None) -> tuple[dict, dict]:
+    """Every arm under every scenario x breaker: (metrics by (kind, breaker on), verdict)."""
+    t, brk = trained.trainer, config.breaker
+    rules = {"threshold": brk.threshold, "window": brk.window, "halt_steps": brk.halt_steps}
     policies = evaluation.arm_policies(config.placebo)
     res, verdict = {}, None
+    for sc in config.scenarios:
+        for on in (False, True):
+            event = evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
+            params = evaluation.stressed(t.env_params.market, t.env.config.market, [event],
+                                         rules if on else None)
+            label = f"{sc.kind}, breaker {'on' if on else 'off'}"
+            timed = phase(label, "evaluate arms (all conditions)") if phase else None
+            with timed or contextlib.nullcontext():
+                wealth, rec = evaluation.evaluate_arms(
+                    t, trained.out.runner.params, trained.k_eval, params,
+                    config.eval_episodes, policies)
+                res[sc.kind, on] = _metrics(rec, config, sc)
+                if verdict is None:  # on the first scenario, breaker off
+                    verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
+    return res, verdict
+
+
+def run(config: VolatilityConfig, out_dir: Path) -> ExperimentResult:
+    """Train, evaluate every arm under every scenario x breaker, test, plot."""
     with phases(1 + 2 * len(config.scenarios), "volatility") as phase:
         with phase("train"):
-            trainer, out, k_eval = training.train_all_seeds(tc, config.seed, config.seeds)
-        for sc in config.scenarios:
-            for on in (False, True):
-                event = evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
-                params = evaluation.stressed(trainer.env_params.market,
-                                             trainer.env.config.market, [event],
-                                             brk if on else None)
-                label = f"{sc.kind}, breaker {'on' if on else 'off'}"
-                with phase(label, "evaluate arms (all conditions)"):
-                    wealth, rec = evaluation.evaluate_arms(
-                        trainer, out.runner.params, k_eval, params, config.eval_episodes,
-                        policies)
-                    res[sc.kind, on] = _metrics(rec, config, sc)
-                    if verdict is None:  # on the first scenario, breaker off
-                        verdict = arms.training_verdict(wealth, evaluation.ARMS,
-                                                        config.learners)
-    return _result(config, res, verdict, out.metrics, phase.seconds)
+            trained = train(config)
+        res, verdict = evaluate(config, trained, phase)
+    return _result(config, res, verdict, trained.out.metrics, phase.seconds)
 
 
 def _findings(cfg: VolatilityConfig, res: dict) -> tuple[list, list[str]]:
@@ -354,9 +370,6 @@ LIMITATIONS = """\
   Holm multiplies it: a `--quick` run (8 seeds) is a smoke test."""
 
 
-_SHOWN = {"greedy": "C0", "scripted": "C1", "random": "C2", "hold": "0.4"}
-
-
 def _paths_figure(cfg: VolatilityConfig, res: dict) -> Figure:
     n = len(cfg.scenarios)
     fig = Figure(figsize=(4.2 * n, 3.4), layout="constrained")
@@ -365,7 +378,7 @@ def _paths_figure(cfg: VolatilityConfig, res: dict) -> Figure:
                                                  cfg.market.episode_length)
     t = np.arange(lo, hi)
     for ax, sc in zip(axes, cfg.scenarios, strict=True):
-        for arm, color in _SHOWN.items():
+        for arm, color in SHOWN.items():
             ax.plot(t, res[sc.kind, False][arm]["path"][lo:hi], color=color,
                     label=evaluation.ARM_LABELS[arm])
         ax.axvspan(cfg.start - 0.5, cfg.start + sc.duration - 0.5, color="C3", alpha=0.15)
@@ -381,27 +394,26 @@ def _km_figure(cfg: VolatilityConfig, res: dict) -> Figure:
     fig = Figure(figsize=(4.2 * n, 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n))
     for ax, sc in zip(axes, cfg.scenarios, strict=True):
-        for arm, color in _SHOWN.items():
-            m = res[sc.kind, False][arm]
-            km = kaplan_meier(m["steps"].ravel(), m["observed"].ravel())
-            ax.step(np.concatenate([[0.0], km.time]), np.concatenate([[1.0], km.survival]),
-                    where="post", color=color, label=evaluation.ARM_LABELS[arm])
-            cens = m["steps"][~m["observed"]]
-            if cens.size:
-                ax.plot([cens.max()], [km.survival[-1] if km.time.size else 1.0], "+",
-                        color=color)
+        km_curves(ax, res[sc.kind, False], "steps after the event")
         ax.set_title(f"{sc.kind} ({sc.magnitude:g})", fontsize=10)
-        ax.set_xlabel("steps after the event")
-        ax.set_ylim(0, 1.02)
     axes[0].set_ylabel("share not yet recovered")
     axes[0].legend(fontsize=7)
     return fig
 
 
+def _crash_only(cfg: VolatilityConfig, size: float) -> VolatilityConfig:
+    crash = next((sc for sc in cfg.scenarios if sc.kind == "flash_crash"), Scenario())
+    return dataclasses.replace(cfg, scenarios=(dataclasses.replace(crash, magnitude=size),))
+
+
+SWEEP = SweepDesign(
+    factor="crash size (fractional move)", with_dose=_crash_only, train=train,
+    findings=lambda cfg, trained: _findings(cfg, evaluate(cfg, trained)[0])[0])
+
 SPEC = ExperimentSpec(
     name="volatility", title="Stress amplification with learning traders against a scripted "
     "rule in the same slots, breaker off and on",
-    config_cls=VolatilityConfig, run=run, description=__doc__.split("\n")[0])
+    config_cls=VolatilityConfig, run=run, description=__doc__.split("\n")[0], sweep=SWEEP)
 
 if __name__ == "__main__":
     raise SystemExit(main(SPEC))

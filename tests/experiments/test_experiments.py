@@ -111,6 +111,10 @@ def test_same_seed_same_numbers(tmp_path, capsys):
     (volatility.SPEC, "scenarios:\n  - {kind: meteor, magnitude: 2.0}\n", "scenarios[0].kind"),
     (liquidity.SPEC, "market:\n  clearing: auction\n", "market.clearing must be 'cda'"),
     (liquidity.SPEC, "shock:\n  magnitude: 0.5\n", "shock.magnitude"),
+    (liquidity.SPEC, "market_params:\n- [background.nope, 1.0]\n", "market_params"),
+    (liquidity.SPEC, "market_params:\n- [fee_bps, -3]\n", "market_params"),
+    (herding.SPEC, "sweep:\n  doses: [0.1, 1.5]\n", "stress.magnitude"),
+    (volatility.SPEC, "sweep:\n  variants: [bogus]\n", "sweep.variants"),
 ])
 def test_config_errors_exit_2(spec, text, message, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
@@ -191,3 +195,45 @@ def test_directions_are_declared_in_the_config(tmp_path, capsys):
         "two-sided", "two-sided", "less", "two-sided"]
     assert "herd less in the stress window" in report["findings"][2]["hypothesis"]
     assert "directions:" in (tmp_path / "d" / "config.yaml").read_text()
+
+
+def test_sweep_reports_dose_response_and_sensitivity(tmp_path, capsys):
+    """``--sweep``: the tests at every dose from one training, the verdicts in a changed
+    market; at the config's own shock size the dose row is the experiment's own result."""
+    spec, cfg, n_tests = CONFIGS["liquidity"]
+    own = liquidity.LiquidityConfig().shock.magnitude
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**cfg, "sweep": {"doses": [1.5, own],
+                                                     "variants": ["fees"]}}))
+    assert main(spec, ["--config", str(path), "--out", str(tmp_path / "s"), "--sweep"]) == 0
+    md = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    report = json.loads((md.parent / "report.json").read_text())
+    validate_report(report)
+    assert report["experiment"] == "liquidity-sweep" and len(report["findings"]) == n_tests
+    with open(md.parent / "dose_response.csv") as fh:
+        doses = list(csv.DictReader(fh))
+    assert len(doses) == 2 * n_tests
+    base = {f["metric"]: f for f in report["findings"]}
+    for row in doses:
+        if float(row["dose"]) == own:
+            assert float(row["effect"]) == pytest.approx(base[row["metric"]]["effect_size"],
+                                                         rel=1e-12, abs=1e-15)
+    with open(md.parent / "sensitivity.csv") as fh:
+        sens = list(csv.DictReader(fh))
+    assert len(sens) == n_tests and {r["variant"] for r in sens} == {
+        "fees 5 bps taker, 2 bps maker"}
+    text = md.read_text()
+    assert "survive" in text and "dose_response.png" in report["files"]
+    changed = yaml.safe_load((md.parent / "config.yaml").read_text())
+    assert changed["sweep"]["variants"] == ["fees"]
+
+
+def test_market_params_reach_training_and_evaluation():
+    cfg = load_config(liquidity.LiquidityConfig, overrides={
+        **CONFIGS["liquidity"][1], "market_params": [["fee_bps", 7], ["background.value_pull",
+                                                                       0.05]]})
+    tc = settings.train_config(cfg.ppo, cfg.market, "market_maker", cfg.learners)
+    trainer = training.make_seed_trainer(tc, cfg.market_params)
+    market = trainer.env_params.market
+    assert int(market.fee_bps) == 7 and float(market.background.value_pull) == 0.05
+    assert int(training.make_seed_trainer(tc).env_params.market.fee_bps) == 1

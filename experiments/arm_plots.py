@@ -1,0 +1,30 @@
+"""Figures shared by the experiments: one line per arm (the arms
+:data:`SHOWN`, in their colours)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from experiments import evaluation
+from quantmarl.quant.survival import kaplan_meier
+
+__all__ = ["SHOWN", "km_curves"]
+
+#: the arms drawn in the per-arm figures, with their colours
+SHOWN = {"greedy": "C0", "scripted": "C1", "random": "C2", "hold": "0.4"}
+
+
+def km_curves(ax, per_arm: dict, xlabel: str) -> None:
+    """Kaplan-Meier curves of every shown arm on ``ax``: ``per_arm[arm]`` holds ``steps``
+    and ``observed`` ([S, E] times and event flags); ``+`` marks the last censoring."""
+    for arm, color in SHOWN.items():
+        m = per_arm[arm]
+        km = kaplan_meier(m["steps"].ravel(), m["observed"].ravel())
+        ax.step(np.concatenate([[0.0], km.time]), np.concatenate([[1.0], km.survival]),
+                where="post", color=color, label=evaluation.ARM_LABELS[arm])
+        cens = m["steps"][~m["observed"]]
+        if cens.size:
+            ax.plot([cens.max()], [km.survival[-1] if km.time.size else 1.0], "+",
+                    color=color)
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(0, 1.02)
