@@ -53,6 +53,7 @@ from quantmarl.events.schedule import (
     liquidity_shock,
     make_schedule,
     news_event,
+    sell_program,
     validate_event,
     volatility_spike,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "liquidity_shock",
     "make_schedule",
     "news_event",
+    "sell_program",
     "no_effects",
     "reference_price",
     "update_breaker",

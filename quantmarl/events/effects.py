@@ -18,6 +18,7 @@ start + duration``, kind not NONE) that target the asset (``asset == a`` or
   consumer that applies them to the running price compounds to
   ``1 - (1 - m/d)**d`` instead;
 * ``buy_pressure``: the same for flash rallies;
+* ``sell_lots``: sum of the active sell programs' lots per step;
 * ``fundamental_jump``: news acts only at its start step; several news events
   at one step compound multiplicatively: ``prod(1 + j) - 1`` (computed in
   float64 and rounded once, so a single jump comes back exactly);
@@ -58,6 +59,7 @@ class Effects:
     fundamental_jump: jax.Array  # float32 [A] multiplicative jump of the fundamental value this
     #                              step (0 = none; 0.05 = +5%)
     withdraw_liquidity: jax.Array  # bool [A] market makers withdraw their quotes
+    sell_lots: jax.Array  # float32 [A] lots sold at market this step (sell programs; whole)
 
 
 def _check_n_assets(n_assets: object) -> int:
@@ -78,6 +80,7 @@ def no_effects(n_assets: int) -> Effects:
         buy_pressure=zeros,
         fundamental_jump=zeros,
         withdraw_liquidity=jnp.zeros((n_assets,), jnp.bool_),
+        sell_lots=zeros,
     )
 
 
@@ -131,6 +134,7 @@ def effects_at(
     crash, rally = is_(EventKind.FLASH_CRASH), is_(EventKind.FLASH_RALLY)
     sell = jnp.sum(jnp.where(crash, mag / dur, zero), axis=0)
     buy = jnp.sum(jnp.where(rally, mag / dur, zero), axis=0)
+    lots = jnp.sum(jnp.where(is_(EventKind.SELL_PROGRAM), mag, zero), axis=0)
     at_start = (jnp.asarray(step).astype(jnp.int64) == schedule.start.astype(jnp.int64))[:, None]
     news = is_(EventKind.NEWS) & at_start
     # prod(1 + j) - 1 in float64: exact for a single float32 jump, then rounded once.
@@ -146,4 +150,5 @@ def effects_at(
         buy_pressure=buy.astype(jnp.float32),
         fundamental_jump=jump.astype(jnp.float32),
         withdraw_liquidity=withdraw,
+        sell_lots=lots.astype(jnp.float32),
     )

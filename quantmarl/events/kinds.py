@@ -14,9 +14,11 @@ flash crash/rally  magnitude   fractional price move over the whole event    ``(
 volatility spike   multiplier  multiplier on fundamental volatility          ``[1, inf)``
 liquidity shock    multiplier  multiplier on market-maker spreads            ``[1, inf)``
 news               jump        fractional jump of the fundamental (signed)   ``(-1, inf)``
+sell program       lots        lots sold at market every step (an integer)   ``[1, 2**24]``
 =================  ==========  ============================================  ==============
 
-News always lasts one step (``duration == 1``).
+News always lasts one step (``duration == 1``). A sell program scripts a quantity, not a
+price path: how far the price falls is up to the book and the traders who meet it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class EventKind(enum.IntEnum):
     LIQUIDITY_SHOCK = 3
     NEWS = 4
     FLASH_RALLY = 5
+    SELL_PROGRAM = 6
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class EventKindSpec:
     hi: float = math.inf  # upper bound (inf = none)
     hi_open: bool = True  # the upper bound itself is refused (always, when infinite)
     single_step: bool = False  # duration must be exactly 1 step
+    integer: bool = False  # the magnitude must be a whole number (lots)
 
     def magnitude_ok(self, m):
         """``m`` within the bounds (works on Python floats and on float32 arrays under jit);
@@ -61,12 +65,14 @@ class EventKindSpec:
         ok = m > self.lo if self.lo_open else m >= self.lo
         if math.isfinite(self.hi):
             ok = ok & (m < self.hi if self.hi_open else m <= self.hi)
+        if self.integer:
+            ok = ok & (m == m // 1)
         return ok
 
     def range_text(self) -> str:
         """The allowed magnitudes as an interval, e.g. ``(0, 1)`` or ``[1, inf)``."""
         return range_text(self.lo, self.hi, lo_open=self.lo_open, hi_open=self.hi_open,
-                          fmt="g")
+                          fmt=".0f" if self.integer else "g")
 
 
 def _spec(kind: EventKind, constructor: str, name: str, meaning: str, lo: float, lo_open: bool,
@@ -85,6 +91,8 @@ EVENT_KINDS: dict[EventKind, EventKindSpec] = dict([
           single_step=True),
     _spec(EventKind.FLASH_RALLY, "flash_rally", "magnitude", "fractional price move", 0.0, True,
           hi=1.0, hi_open=True),
+    _spec(EventKind.SELL_PROGRAM, "sell_program", "lots", "lots sold at market per step", 1.0,
+          False, hi=float(2**24), hi_open=False, integer=True),
 ])
 
 

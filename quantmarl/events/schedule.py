@@ -3,7 +3,7 @@
 An :class:`EventSchedule` holds ``E`` rows (``E`` static, the table's
 *capacity*); a row whose ``kind`` is :attr:`EventKind.NONE` is empty. Events
 are built on the host by the validating constructors (:func:`flash_crash`,
-:func:`volatility_spike`, :func:`liquidity_shock`, :func:`news_event`,
+:func:`volatility_spike`, :func:`liquidity_shock`, :func:`news_event`, :func:`sell_program`,
 :func:`flash_rally`), packed with :func:`make_schedule`, and may also be
 written into a schedule at any step, inside ``jit``, with :func:`inject`.
 
@@ -53,6 +53,7 @@ __all__ = [
     "liquidity_shock",
     "make_schedule",
     "news_event",
+    "sell_program",
     "validate_event",
     "volatility_spike",
 ]
@@ -112,8 +113,8 @@ def _as_int(where: str, name: str, value: object) -> int:
 
 def _magnitude_error(where: str, spec: EventKindSpec, value: object, what: str) -> ValueError:
     return ValueError(
-        f"{where}: {spec.magnitude_name} ({spec.meaning}) must be {what}"
-        f"{spec.range_text()}, got {value!r}"
+        f"{where}: {spec.magnitude_name} ({spec.meaning}) must be "
+        f"{'a whole number ' if spec.integer else ''}{what}{spec.range_text()}, got {value!r}"
     )
 
 
@@ -229,6 +230,14 @@ def liquidity_shock(multiplier: float, duration: int, start: int, asset: int = -
     """Liquidity shock: market-maker spreads times ``multiplier`` (>= 1) and
     background limit-order arrival divided by it, for ``duration`` steps."""
     return _make(EventKind.LIQUIDITY_SHOCK, multiplier, duration, start, asset)
+
+
+def sell_program(lots: float, duration: int, start: int, asset: int = -1) -> Event:
+    """Sell program: a seller sends a market sell of ``lots`` (a whole number >= 1) every
+    step for ``duration`` steps from ``start``. Only the quantity is scripted; the price
+    path is the market's (a stress with no target). Add a :func:`news_event` at its end
+    for an informed seller."""
+    return _make(EventKind.SELL_PROGRAM, lots, duration, start, asset)
 
 
 def news_event(jump: float, start: int, asset: int = -1) -> Event:

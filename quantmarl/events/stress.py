@@ -4,8 +4,10 @@ A crash step sells at ``target = floor(last * (1 - sell_pressure))`` with a
 size that meets every buy willing to pay ``target`` or more (this step's
 buys, plus resting bids in a continuous book), so the price trades down to
 the target: a crash of ``m`` over ``d`` steps compounds to
-``1 - (1 - m/d)**d`` (about ``m``). A rally mirrors it with buys. The market
-books the burst to the background account and lets it arrive first.
+``1 - (1 - m/d)**d`` (about ``m``). A rally mirrors it with buys. A sell program
+(when no crash or rally is active) sends one market sell of its lots: no target, so
+the book and the traders decide the price. The market books the burst to the
+background account and lets it arrive first.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from quantmarl.events.effects import Effects
 class Burst:
     """This step's stress order per asset (side 0 and qty 0 where no burst is active)."""
 
-    side: jax.Array  # int64 [A, 1] -1 crash (sell), +1 rally (buy), 0 none
-    price: jax.Array  # int64 [A, 1] ticks: the target (a limit), 0 where none
-    qty: jax.Array  # int64 [A, 1] lots: everything willing to trade at the target, plus one
+    side: jax.Array  # int64 [A, 1] -1 crash or sell program (sell), +1 rally (buy), 0 none
+    price: jax.Array  # int64 [A, 1] ticks: the target (a limit); 0 where none or at market
+    qty: jax.Array  # int64 [A, 1] lots: everything willing to trade at the target, plus one;
+    #                 a sell program's lots
     reference: jax.Array  # int64 [A] the target where active, else the last price
 
 
@@ -95,9 +98,12 @@ def stress_burst(
         bids, asks = jax.vmap(resting)(books, target)
         demand, supply = demand + bids, supply + asks
     size = jnp.where(crash, demand, jnp.where(rally, supply, 0)) + 1
+    program = (effects.sell_lots > 0) & ~halted & ~active
+    lots = jnp.round(effects.sell_lots).astype(jnp.int64)  # whole by construction
     return Burst(
-        side=jnp.where(active, jnp.where(crash, -1, 1), 0).astype(jnp.int64)[:, None],
+        side=jnp.where(active, jnp.where(crash, -1, 1),
+                       jnp.where(program, -1, 0)).astype(jnp.int64)[:, None],
         price=jnp.where(active, target, 0).astype(jnp.int64)[:, None],
-        qty=jnp.where(active, size, 0).astype(jnp.int64)[:, None],
+        qty=jnp.where(active, size, jnp.where(program, lots, 0)).astype(jnp.int64)[:, None],
         reference=jnp.where(active, target, last_price),
     )

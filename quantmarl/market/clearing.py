@@ -28,6 +28,7 @@ from quantmarl.book.state import (
     FILL_TAKER_SIDE,
     FIRST_REJECTION,
     MSG_OWNER,
+    MSG_PRICE,
     NOOP_OWNER,
     BookState,
     MsgType,
@@ -241,7 +242,8 @@ def leaving(book: BookState, requote: jax.Array, step: jax.Array, params: Market
 
 def _arrivals(key, config, params, flat, halted, bg, first_id) -> jax.Array:
     """int64 [A, m + n_bg, 6] CDA message rows per asset in arrival order: agents' orders then
-    the pool's, shuffled, except that the first background slot (a stress burst) comes first
+    the pool's, shuffled, except that the first background slot (a crash's or rally's burst,
+    a limit at its target) comes first
     and each quote of a requoting behaviour (market makers) comes, with probability
     ``params.quote_priority``, before the other orders (quotes refreshed around the current
     mid as the step opens; random order among them). Order ids are ``first_id`` + slot; rows
@@ -270,13 +272,17 @@ def _arrivals(key, config, params, flat, halted, bg, first_id) -> jax.Array:
 
     quoting = jnp.asarray(quoting_rows(config))
 
-    def arrival(k):  # sort keys: burst -2, quotes sent first in [-1, 0), the rest in [0, 1)
+    def arrival(k, first_slot):  # sort keys: the burst's slot -2 (unless at market),
+        # quotes sent first in [-1, 0), the rest in [0, 1)
         k_place, k_first = jax.random.split(k)
         place = jax.random.uniform(k_place, (n_rows,), jnp.float32)
         first = quoting & (jax.random.uniform(k_first, (m,), jnp.float32)
                            < params.quote_priority.astype(jnp.float32))
         keys = place - concat([first.astype(jnp.float32), jnp.zeros((n_rows - m,), jnp.float32)])
-        return jnp.argsort(keys.at[m].set(-2.0))
+        return jnp.argsort(keys.at[m].set(jnp.where(first_slot, -2.0, keys[m])))
 
-    perms = jax.vmap(arrival)(jax.random.split(key, n_assets))
+    # a crash's or rally's burst (a limit at its target) comes first; a sell program's
+    # market order (price 0) arrives at a random place among the step's orders
+    at_market = (rows[:, m, MSG_PRICE] == 0) & (rows[:, m, MSG_OWNER] != NOOP_OWNER)
+    perms = jax.vmap(arrival)(jax.random.split(key, n_assets), ~at_market)
     return jnp.take_along_axis(rows, perms[:, :, None], axis=1)

@@ -25,6 +25,7 @@ from quantmarl.events import (
     make_schedule,
     news_event,
     no_effects,
+    sell_program,
     volatility_spike,
 )
 
@@ -34,6 +35,7 @@ FIELDS = (
     "sell_pressure",
     "buy_pressure",
     "fundamental_jump",
+    "sell_lots",
     "withdraw_liquidity",
 )
 
@@ -229,6 +231,7 @@ def reference_effects(rows, step, n_assets, threshold=WITHDRAW_LIQUIDITY_MULT):
     liq = [1.0] * n_assets
     sell = [0.0] * n_assets
     buy = [0.0] * n_assets
+    lots = [0.0] * n_assets
     growth = [1.0] * n_assets
     moving = [False] * n_assets
     for kind, start, dur, mag, asset in rows:
@@ -249,9 +252,11 @@ def reference_effects(rows, step, n_assets, threshold=WITHDRAW_LIQUIDITY_MULT):
                 moving[a] = True
             elif kind == EventKind.NEWS and step == start:
                 growth[a] *= 1 + mag
+            elif kind == EventKind.SELL_PROGRAM:
+                lots[a] += mag
     jump = [g - 1 for g in growth]
     withdraw = [m or lq >= threshold for m, lq in zip(moving, liq, strict=True)]
-    return vol, liq, sell, buy, jump, withdraw
+    return vol, liq, sell, buy, jump, withdraw, lots
 
 
 _event = st.one_of(
@@ -264,6 +269,8 @@ _event = st.one_of(
     st.builds(liquidity_shock, st.floats(1.0, 4.0), st.integers(1, 6), st.integers(0, 8),
               st.integers(-1, 3)),
     st.builds(news_event, st.floats(-0.5, 0.5), st.integers(0, 8), st.integers(-1, 3)),
+    st.builds(sell_program, st.integers(1, 500), st.integers(1, 6), st.integers(0, 8),
+              st.integers(-1, 3)),
 )  # fmt: skip
 
 
@@ -276,7 +283,8 @@ def test_matches_reference_loop(events, step):
         for k, t0, d, m, a in zip(*(np.asarray(x) for x in jax.tree.leaves(s)), strict=True)
     ]
     got = as_np(effects_at(s, step, 3))
-    vol, liq, sell, buy, jump, withdraw = reference_effects(rows, step, 3)
+    vol, liq, sell, buy, jump, withdraw, lots = reference_effects(rows, step, 3)
+    np.testing.assert_array_equal(got["sell_lots"], lots)  # whole lots add up exactly
     np.testing.assert_allclose(got["vol_mult"], vol, rtol=1e-6)
     np.testing.assert_allclose(got["liquidity_mult"], liq, rtol=1e-6)
     np.testing.assert_allclose(got["sell_pressure"], sell, rtol=1e-6)

@@ -33,6 +33,17 @@ def test_every_kind_but_none_has_one_record_and_a_constructor():
     assert EVENT_KINDS[EventKind.VOLATILITY_SPIKE].range_text() == "[1, inf)"
     assert EVENT_KINDS[EventKind.NEWS].range_text() == "(-1, inf)"
     assert [k for k, s in EVENT_KINDS.items() if s.single_step] == [EventKind.NEWS]
+    assert EVENT_KINDS[EventKind.SELL_PROGRAM].range_text() == "[1, 16777216]"
+
+
+def test_a_sell_program_takes_whole_lots_on_the_host_and_under_jit():
+    for lots in (0, 2.5, -3):
+        with pytest.raises(ValueError, match=r"^sell_program: lots \(lots sold at market per "
+                                             r"step\) must be a whole number in \[1, 16777216\]"):
+            events.sell_program(lots, 5, 10)
+    valid = jax.jit(event_is_valid)
+    assert bool(valid(events.sell_program(40, 5, 10)))
+    assert not bool(valid(_event(EventKind.SELL_PROGRAM, 40.5, duration=5)))
 
 
 @pytest.mark.parametrize("kind", list(EVENT_KINDS))
@@ -55,5 +66,5 @@ def test_magnitude_error_names_the_constructor_field_meaning_and_range():
         events.volatility_spike(0.5, 3, 0)
     with pytest.raises(ValueError, match=r"^news: duration must be 1 for a news event, got 2$"):
         validate_event(_event(EventKind.NEWS, 0.1, duration=2))
-    with pytest.raises(ValueError, match=r"^event: kind must be an EventKind code in \[1, 5\]"):
+    with pytest.raises(ValueError, match=r"^event: kind must be an EventKind code in \[1, 6\]"):
         validate_event(_event(EventKind.NONE, 0.1))

@@ -230,5 +230,5 @@ def test_expire_frees_finished_rows():
 
 
 def test_event_kind_codes():
-    assert [int(k) for k in EventKind] == [0, 1, 2, 3, 4, 5]
+    assert [int(k) for k in EventKind] == [0, 1, 2, 3, 4, 5, 6]
     assert EventKind.NONE == 0 and EventKind.FLASH_RALLY == 5

@@ -57,6 +57,28 @@ def test_quotes_open_the_step_with_priority_one_and_are_shuffled_with_zero():
     assert not any(front)  # without priority the quotes land anywhere
 
 
+def test_a_market_order_burst_arrives_at_a_random_place():
+    """A sell program's burst (a market order, price 0) is not put first, unlike a crash's
+    limit at its target."""
+    config = MarketConfig(reactive=(("market_maker", 3), ("noise", 10)), background_orders=8,
+                          clearing="cda")
+    params = default_params(config).replace(quote_priority=jnp.asarray(0.0))
+    m = int(quoting_rows(config).size)
+    flat = (jnp.ones(m, jnp.int64), jnp.full(m, 100, jnp.int64), jnp.ones(m, jnp.int64),
+            jnp.zeros(m, jnp.int32))
+    n_bg = config.background_orders + 1
+    places = []
+    for i in range(20):
+        bg = BackgroundOrders(side=jnp.full((1, n_bg), -1, jnp.int64),
+                              price=jnp.zeros((1, n_bg), jnp.int64).at[0, 1:].set(100),
+                              qty=jnp.ones((1, n_bg), jnp.int64))
+        rows = _arrivals(jax.random.key(i), config, params, flat, jnp.zeros(1, bool), bg, 0)
+        ids = np.asarray(rows[0, :, MSG_ID])
+        assert sorted(ids) == list(range(m + n_bg))
+        places.append(int(np.flatnonzero(ids == m)[0]))
+    assert len(set(places)) > 5 and np.mean(np.array(places) == 0) < 0.3, places
+
+
 ABIDES_LIKE = (("market_maker", 2), ("fundamental", 102), ("momentum", 12), ("noise", 1000))
 
 

@@ -16,6 +16,7 @@ from quantmarl.events import (
     liquidity_shock,
     make_schedule,
     news_event,
+    sell_program,
     volatility_spike,
 )
 from quantmarl.market import (
@@ -300,3 +301,25 @@ def test_signed_volume_is_bounded_by_volume_and_moves_the_mid(mode, auction_conf
     two_sided &= (np.asarray(rec.best_bid[:-1, 0]) > 0) & (np.asarray(rec.best_ask[:-1, 0]) > 0)
     ret = np.diff(np.log(np.where(mid > 0, mid, 1.0)))[two_sided]
     assert np.corrcoef(signed[1:][two_sided], ret)[0, 1] > 0.2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_sell_program_sells_at_market_and_the_market_sets_the_price(mode, auction_config,
+                                                                      cda_config):
+    """A sell program scripts lots, not a path: its market sells take liquidity (negative
+    aggressor-signed flow), and how far the price falls depends on the lots and on the
+    book (a liquidity shock on top deepens the fall)."""
+    config = auction_config if mode == "auction" else cda_config
+    p = default_params(config)
+
+    def fall(lots, shock):
+        events = [sell_program(lots, 10, 40)] + ([liquidity_shock(4.0, 30, 35)] if shock else [])
+        close, rec = _close(config, p.replace(schedule=make_schedule(
+            events, capacity=config.max_events)))
+        assert int(np.asarray(rec.signed_volume[40:50, 0]).sum()) < 0
+        return close[40:55].min() / close[30:40].mean() - 1
+
+    calm, _ = _close(config, p)
+    calm_fall = calm[40:55].min() / calm[30:40].mean() - 1
+    big, thin = fall(150, False), fall(150, True)
+    assert big < calm_fall - 0.005 and thin < big - 0.01, (calm_fall, big, thin)
