@@ -1,14 +1,15 @@
 """Figures shared by the experiments: one line per arm (the arms
-:data:`SHOWN`, in their colours)."""
+:data:`SHOWN`, in their colours), one panel per condition."""
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from experiments import evaluation
 from quantmarl.quant.survival import kaplan_meier
 
-__all__ = ["SHOWN", "km_curves"]
+__all__ = ["SHOWN", "km_curves", "km_figure"]
 
 #: the arms drawn in the per-arm figures, with their colours
 SHOWN = {"greedy": "C0", "scripted": "C1", "random": "C2", "hold": "0.4"}
@@ -28,3 +29,15 @@ def km_curves(ax, per_arm: dict, xlabel: str) -> None:
                     color=color)
     ax.set_xlabel(xlabel)
     ax.set_ylim(0, 1.02)
+
+
+def km_figure(panels: list[tuple[str, dict]], xlabel: str) -> Figure:
+    """Kaplan-Meier curves per arm, one panel per ``(title, per_arm)`` (:func:`km_curves`)."""
+    fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (title, per_arm) in zip(axes, panels, strict=True):
+        km_curves(ax, per_arm, xlabel)
+        ax.set_title(title, fontsize=10)
+    axes[0].set_ylabel("share not yet recovered")
+    axes[0].legend(fontsize=7)
+    return fig

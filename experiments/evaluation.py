@@ -19,6 +19,7 @@ from quantmarl.events import (
     flash_rally,
     liquidity_shock,
     make_schedule,
+    sell_program,
     volatility_spike,
 )
 from quantmarl.market import MarketConfig, MarketParams, StepRecord, validate_params
@@ -50,7 +51,8 @@ def arm_policies(placebo: bool) -> tuple[str, ...]:
 
 #: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
 EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,
-          "volatility_spike": volatility_spike, "liquidity_shock": liquidity_shock}
+          "volatility_spike": volatility_spike, "liquidity_shock": liquidity_shock,
+          "sell_program": sell_program}
 
 
 def stressed(params: MarketParams, config: MarketConfig, events: Sequence = (),

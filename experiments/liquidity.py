@@ -43,7 +43,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments import arms, compare, evaluation, training
-from experiments.arm_plots import SHOWN, km_curves
+from experiments.arm_plots import SHOWN, km_figure
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -334,7 +334,7 @@ def _result(cfg: LiquidityConfig, res: dict, verdict: dict, metrics: dict,
     figures = [
         ("spread_depth.png", _paths_figure(cfg, res),
          "Spread and depth over time per arm (mean over seeds and episodes), shock shaded"),
-        ("resilience_km.png", _km_figure(res),
+        ("resilience_km.png", km_figure([("", res)], "steps after the shock starts"),
          "Kaplan-Meier curves of the spread's recovery time per arm (all seeds' episodes)"),
         ("learning_curves.png", learning_curves(metrics, "PPO market makers (calm market)"),
          "PPO learning curves over seeds (training before evaluation)"),
@@ -357,15 +357,6 @@ def _paths_figure(cfg: LiquidityConfig, res: dict) -> Figure:
         ax.set_ylabel(label)
     ax1.legend(fontsize=8)
     ax2.set_xlabel("step")
-    return fig
-
-
-def _km_figure(res: dict) -> Figure:
-    fig = Figure(figsize=(5, 3.4), layout="constrained")
-    ax = fig.subplots()
-    km_curves(ax, res, "steps after the shock starts")
-    ax.set_ylabel("share not yet recovered")
-    ax.legend(fontsize=7)
     return fig
 
 

@@ -3,7 +3,10 @@ does a circuit breaker change that?
 
 Design. ``learners`` PPO agents of ``agent_type`` (asset 0) are trained per seed in a
 calm market, then evaluated frozen under each stress scenario (flash crash, volatility
-spike, liquidity shock at step ``start``), with the circuit breaker off and on. Every
+spike, liquidity shock, sell program at step ``start``), with the circuit breaker off and
+on. The flash crash scripts its price path; the sell program scripts only a quantity
+(market sells of ``magnitude`` lots per step), so how far the price falls and how it
+recovers is up to the market and the agents in it (an endogenous stress). Every
 evaluation episode is played by five arms in the learner slots on the same random
 numbers (only the slots' actions differ): the learners acting greedily (the treatment)
 and sampling, the scripted rule of the learner type in the learners' own action and
@@ -19,8 +22,8 @@ at the episode end and analysed as survival data: Kaplan-Meier curves per arm, a
 seed the restricted mean (RMST) to the episode end, compared paired by seed.
 
 Tests (Holm over the family): per scenario with the breaker off, learners (greedy) -
-scripted on the log amplification and on the overshoot; for the flash crash, on the
-RMST of recovery; per scenario, breaker on - off for the learners (greedy) on the
+scripted on the log amplification and on the overshoot; for the flash crash and the sell
+program, on the RMST of recovery; per scenario, breaker on - off for the learners (greedy) on the
 overshoot, included only where the breaker changed some seed's outcome.
 
     python -m experiments.volatility [--quick] [--config FILE] [--seeds N] [--out DIR]
@@ -43,7 +46,7 @@ from matplotlib.figure import Figure
 
 from experiments import arms, compare, evaluation, training
 from experiments import stress_metrics as sm
-from experiments.arm_plots import SHOWN, km_curves
+from experiments.arm_plots import SHOWN, km_figure
 from experiments.runner import (
     ExperimentResult,
     ExperimentSpec,
@@ -70,14 +73,21 @@ from quantmarl.rl.history import curve_summary, curve_text, learning_curves
 class Scenario:
     """One stress event on all assets, starting at the experiment's ``start`` step."""
 
-    kind: Literal["flash_crash", "volatility_spike", "liquidity_shock"] = "flash_crash"
-    magnitude: float = 0.1  # crash: fractional move; spike / shock: multiplier (>= 1)
+    kind: Literal["flash_crash", "volatility_spike", "liquidity_shock",
+                  "sell_program"] = "flash_crash"
+    # crash: fractional move; spike / shock: multiplier (>= 1); sell program: lots per step
+    magnitude: float = 0.1
     duration: int = 5  # steps
 
     def __post_init__(self) -> None:
         if self.kind == "flash_crash":
             check_range("scenarios[].magnitude", self.magnitude, 0.0, 1.0, lo_open=True,
                         hi_open=True)
+        elif self.kind == "sell_program":
+            check_range("scenarios[].magnitude", self.magnitude, 1.0, 2.0**24)
+            if self.magnitude != int(self.magnitude):
+                raise ValueError(f"scenarios[].magnitude of a sell_program must be whole lots, "
+                                 f"got {self.magnitude!r}")
         else:
             check_range("scenarios[].magnitude", self.magnitude, 1.0, 100.0)
         check_range("scenarios[].duration", self.duration, 1)
@@ -141,7 +151,7 @@ class VolatilityConfig:
         hidden=(64, 64)))
     scenarios: tuple[Scenario, ...] = (
         Scenario("flash_crash", 0.1, 5), Scenario("volatility_spike", 2.0, 30),
-        Scenario("liquidity_shock", 1.5, 30))
+        Scenario("liquidity_shock", 1.5, 30), Scenario("sell_program", 200.0, 10))
     start: int = 100  # step at which every scenario's event begins
     before: int = 50  # pre-shock volatility window, steps
     after: int = 30  # post-shock volatility window, steps
@@ -272,7 +282,7 @@ def _findings(cfg: VolatilityConfig, res: dict) -> tuple[list, list[str]]:
                 f"{sc.kind}: {what} differs with learners (greedy) vs the scripted rule "
                 "(breaker off)", f"{what}, {sc.kind} (learners greedy - scripted)",
                 d.learners_vs_scripted, alpha=a))
-        if sc.kind == "flash_crash":
+        if sc.kind in ("flash_crash", "sell_program"):  # the price falls: does it come back?
             found.append(compare.paired_finding(
                 off["greedy"]["rmst"], off["scripted"]["rmst"],
                 f"{sc.kind}: recovery RMST differs with learners (greedy) vs the scripted "
@@ -347,7 +357,8 @@ def _result(cfg: VolatilityConfig, res: dict, verdict: dict, metrics: dict,
     figures = [
         ("price_paths.png", _paths_figure(cfg, res),
          "Mean close / pre-event close per arm, breaker off (event window shaded)"),
-        ("recovery_km.png", _km_figure(cfg, res),
+        ("recovery_km.png", km_figure([(f"{sc.kind} ({sc.magnitude:g})", res[sc.kind, False])
+                                       for sc in cfg.scenarios], "steps after the event"),
          "Kaplan-Meier curves of the recovery time per arm, breaker off (all seeds' "
          "episodes; + marks censoring)"),
         ("learning_curves.png", learning_curves(metrics, "PPO training (calm market)"),
@@ -385,18 +396,6 @@ def _paths_figure(cfg: VolatilityConfig, res: dict) -> Figure:
         ax.set_title(f"{sc.kind} ({sc.magnitude:g})", fontsize=10)
         ax.set_xlabel("step")
     axes[0].set_ylabel("close / pre-event close")
-    axes[0].legend(fontsize=7)
-    return fig
-
-
-def _km_figure(cfg: VolatilityConfig, res: dict) -> Figure:
-    n = len(cfg.scenarios)
-    fig = Figure(figsize=(4.2 * n, 3.4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, n))
-    for ax, sc in zip(axes, cfg.scenarios, strict=True):
-        km_curves(ax, res[sc.kind, False], "steps after the event")
-        ax.set_title(f"{sc.kind} ({sc.magnitude:g})", fontsize=10)
-    axes[0].set_ylabel("share not yet recovered")
     axes[0].legend(fontsize=7)
     return fig
 

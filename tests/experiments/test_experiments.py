@@ -54,7 +54,9 @@ CONFIGS = {
                                          {"kind": "volatility_spike", "magnitude": 2.0,
                                           "duration": 5},
                                          {"kind": "liquidity_shock", "magnitude": 1.5,
-                                          "duration": 5}]}, range(7, 11)),
+                                          "duration": 5},
+                                         {"kind": "sell_program", "magnitude": 50.0,
+                                          "duration": 5}]}, range(10, 15)),
     "liquidity": (liquidity.SPEC, {**TINY, "shock": {"start": 15, "duration": 8}, "after": 10,
                                    "resilience": {"pre_window": 10}}, 5),
 }
@@ -115,6 +117,8 @@ def test_same_seed_same_numbers(tmp_path, capsys):
     (liquidity.SPEC, "market_params:\n- [fee_bps, -3]\n", "market_params"),
     (herding.SPEC, "sweep:\n  doses: [0.1, 1.5]\n", "stress.magnitude"),
     (volatility.SPEC, "sweep:\n  variants: [bogus]\n", "sweep.variants"),
+    (volatility.SPEC, "scenarios:\n  - {kind: sell_program, magnitude: 2.5}\n",
+     "must be whole lots"),
 ])
 def test_config_errors_exit_2(spec, text, message, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
