@@ -42,7 +42,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import arms, compare, evaluation, training
+from experiments import arms, compare, evaluation, stress_metrics, training
 from experiments.arm_plots import SHOWN, km_figure
 from experiments.runner import (
     ExperimentResult,
@@ -211,11 +211,7 @@ def _resilience(spread: np.ndarray, cfg: LiquidityConfig) -> tuple[np.ndarray, n
                          axis=1).reshape(sm.shape[:-1])[..., None]
     before = np.arange(t) < s.start
     sm = np.where(np.isfinite(sm), sm, np.where(before, pre, np.inf))
-    res = jax.vmap(lambda x: mq.recovery_time(x, s.start, rs.band, rs.pre_window, rs.hold))(
-        sm.reshape(-1, t))
-    shape = spread.shape[:-1]
-    return (np.asarray(res.steps, np.float64).reshape(shape),
-            ~np.asarray(res.censored).reshape(shape))
+    return stress_metrics.recovery(sm, s.start, rs.band, rs.pre_window, rs.hold)
 
 
 def _metrics(records, cfg: LiquidityConfig) -> dict[str, dict]:

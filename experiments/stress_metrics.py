@@ -69,14 +69,14 @@ def volatility_after(close: np.ndarray, begin: int, length: int) -> np.ndarray:
     return _log_returns(close)[..., begin:begin + length].std(axis=-1, ddof=1)
 
 
-def recovery(close: np.ndarray, start: int, band: float, pre_window: int,
+def recovery(path: np.ndarray, start: int, band: float, pre_window: int,
              hold: int) -> tuple[np.ndarray, np.ndarray]:
     """Recovery steps after ``start`` and whether recovery was observed (else censored at
     the end), :func:`~quantmarl.quant.market_quality.recovery_time` per episode:
-    close [..., T] -> (float64 [...], bool [...])."""
-    t = close.shape[-1]
+    path [..., T] (a close or a spread) -> (float64 [...], bool [...])."""
+    t = path.shape[-1]
     res = jax.vmap(lambda p: mq.recovery_time(p, start, band, pre_window, hold))(
-        jnp.asarray(close).reshape(-1, t))
-    shape = close.shape[:-1]
+        jnp.asarray(path).reshape(-1, t))
+    shape = path.shape[:-1]
     return (np.asarray(res.steps, np.float64).reshape(shape),
             ~np.asarray(res.censored).reshape(shape))

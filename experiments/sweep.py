@@ -43,29 +43,27 @@ class Variant:
     apply: Callable[[Any], Any]
 
 
-def _set_params(**scale: float) -> Callable[[Any], Any]:
-    """Multiply market params (``path=factor``, ``__`` for ``.``) on top of a config's own
-    ``market_params`` (the current value read from the market's params)."""
+def _with_params(cfg, pairs: dict[str, float]):
+    """``cfg`` with ``pairs`` (MarketParams path -> value) set over its ``market_params``."""
+    return dataclasses.replace(cfg, market_params=tuple({**dict(cfg.market_params),
+                                                         **pairs}.items()))
+
+
+def _set(**values: float) -> Callable[[Any], Any]:
+    """Set market params (``path=value``, ``__`` for ``.``)."""
+    return lambda cfg: _with_params(cfg, {k.replace("__", "."): v for k, v in values.items()})
+
+
+def _scale(**factors: float) -> Callable[[Any], Any]:
+    """Multiply market params (``path=factor``, ``__`` for ``.``), the current value read
+    from the market's params with the config's own ``market_params`` set."""
     def apply(cfg):
         base = market_overrides(default_params(cfg.market), cfg.market_params, cfg.market)
-        pairs = dict(cfg.market_params)
-        for name, factor in scale.items():
-            path = name.replace("__", ".")
-            pairs[path] = float(np.asarray(get_field(base, resolve_path(path)))) * factor
-        return dataclasses.replace(cfg, market_params=tuple(pairs.items()))
+        paths = {k.replace("__", "."): f for k, f in factors.items()}
+        return _with_params(cfg, {
+            path: float(np.asarray(get_field(base, resolve_path(path)))) * f
+            for path, f in paths.items()})
     return apply
-
-
-def _set_value(path: str, value: float) -> Callable[[Any], Any]:
-    def apply(cfg):
-        return dataclasses.replace(cfg, market_params=tuple(
-            {**dict(cfg.market_params), path: value}.items()))
-    return apply
-
-
-def _fees(cfg):
-    pairs = {**dict(cfg.market_params), "fee_bps": 5.0, "maker_fee_bps": 2.0}
-    return dataclasses.replace(cfg, market_params=tuple(pairs.items()))
 
 
 def _assets(cfg):
@@ -75,19 +73,19 @@ def _assets(cfg):
 #: the sensitivity table's market variants, by name (``sweep.variants``)
 VARIANTS = {
     "value_pull": Variant("background flow pulled to value (value_pull 0.05)",
-                          _set_value("background.value_pull", 0.05)),
-    "intensity": Variant("background intensity x2", _set_params(background__base_intensity=2.0)),
-    "fees": Variant("fees 5 bps taker, 2 bps maker", _fees),
+                          _set(background__value_pull=0.05)),
+    "intensity": Variant("background intensity x2", _scale(background__base_intensity=2.0)),
+    "fees": Variant("fees 5 bps taker, 2 bps maker", _set(fee_bps=5.0, maker_fee_bps=2.0)),
     "assets": Variant("3 assets (learners on asset 0)", _assets),
 }
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """What ``--sweep`` runs: the main factor's ``doses`` and the market ``variants``
-    (names of :data:`VARIANTS`)."""
+    """What ``--sweep`` runs: the main factor's ``doses`` (each experiment sets its own)
+    and the market ``variants`` (names of :data:`VARIANTS`)."""
 
-    doses: tuple[float, ...] = (0.5, 1.0)
+    doses: tuple[float, ...]
     variants: tuple[str, ...] = tuple(VARIANTS)
 
     def __post_init__(self) -> None:
