@@ -7,7 +7,7 @@ the market's :class:`~quantmarl.market.StepRecord` with leading ``[S, E, T]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -26,8 +26,9 @@ from quantmarl.market import MarketConfig, MarketParams, StepRecord, validate_pa
 from quantmarl.rl import Trainer
 from quantmarl.rl.evaluate import make_comparison, make_episodes
 
-__all__ = ["ARMS", "ARM_LABELS", "EVENTS", "PLACEBO_POLICIES", "arm_policies", "evaluate_arms",
-           "evaluate_rl", "stressed"]
+__all__ = ["ARMS", "ARM_LABELS", "EVENTS", "PLACEBO_POLICIES", "arm_policies", "check_event",
+           "evaluate_arms",
+           "evaluate_conditions", "evaluate_rl", "evaluate_trained", "placebo_note", "stressed"]
 
 #: the arms of every experiment, as policies of the learner slots
 #: (:mod:`quantmarl.rl.baselines`): the trained policy acting greedily and sampling,
@@ -49,10 +50,28 @@ def arm_policies(placebo: bool) -> tuple[str, ...]:
     A/A run)."""
     return tuple(PLACEBO_POLICIES[a] for a in ARMS) if placebo else ARMS
 
+
+def placebo_note(placebo: bool) -> str:
+    """The report's opening paragraph of an A/A run ("" otherwise)."""
+    return ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
+            "played by the uniform-random policy on its own stream of action draws (the "
+            "market's random numbers shared as always), so every null hypothesis is true "
+            "and a rejection is a false positive. The arm names below keep their usual "
+            "labels.\n\n") if placebo else ""
+
 #: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
 EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,
           "volatility_spike": volatility_spike, "liquidity_shock": liquidity_shock,
           "sell_program": sell_program}
+
+
+def check_event(where: str, kind: str, magnitude: float, duration: int) -> None:
+    """Refuse a config's event whose ``magnitude`` or ``duration`` its kind does not
+    allow (the bounds of :data:`quantmarl.events.EVENT_KINDS`), naming the field."""
+    try:
+        EVENTS[kind](magnitude, duration, 0)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
 
 
 def stressed(params: MarketParams, config: MarketConfig, events: Sequence = (),
@@ -90,17 +109,24 @@ def evaluate_rl(trainer: Trainer, policy_params, keys: jax.Array, market_params:
     return cached(trainer, f"eval{n_episodes}", build)(keys, policy_params, market_params)
 
 
-def evaluate_arms(trainer: Trainer, policy_params, keys: jax.Array,
-                  market_params: MarketParams, n_episodes: int,
-                  arms: tuple[str, ...] = ARMS) -> tuple[jax.Array, StepRecord]:
-    """Every arm plays the same episodes (common random numbers: the same reset, market
-    and step keys; only the slots' actions differ), all seeds in one compiled call.
+def evaluate_conditions(trainer: Trainer, policy_params, keys: jax.Array,
+                        conditions: Sequence[MarketParams], n_episodes: int,
+                        arms: tuple[str, ...] = ARMS, batch: int = 1
+                        ) -> Iterator[tuple[jax.Array, StepRecord]]:
+    """Every arm under each market condition (e.g. stress sizes), ``batch`` conditions
+    per compiled call (``jax.vmap`` over their stacked params), on the same random
+    numbers in every arm and every condition.
 
-    ``policy_params``: ``out.runner.params`` (leading [S]); ``keys`` [S]. Returns
-    ``(wealth float32 [P, S, E, T + 1, n_learners], records [P, S, E, T, ...])`` with
-    ``P = len(arms)`` in the order of ``arms`` (policy names of
-    :func:`quantmarl.rl.evaluate.make_comparison`, e.g. :func:`arm_policies`).
+    ``policy_params``: ``out.runner.params`` (leading [S]); ``keys`` [S];
+    ``conditions``: market params of one structure (one schedule capacity). Yields, per
+    condition in order, ``(wealth float32 [P, S, E, T + 1, n_learners], records [P, S, E,
+    T, ...])`` with ``P = len(arms)`` in the order of ``arms`` (policy names of
+    :func:`quantmarl.rl.evaluate.make_comparison`, e.g. :func:`arm_policies`). A short
+    last batch is padded with its last condition, so every batch reuses one compile;
+    only one batch's records are held at a time.
     """
+    batch = max(1, min(batch, len(conditions)))
+
     def build():
         base = trainer.env_params
         run = make_comparison(trainer, n_episodes, arms, records=True)
@@ -108,9 +134,37 @@ def evaluate_arms(trainer: Trainer, policy_params, keys: jax.Array,
         def one(key, params, mparams):
             return run(key, params, base.replace(market=mparams))
 
-        many = jax.vmap(one, in_axes=(0, 0, None))
-        return jit(lambda k, p, m: jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1),
+        seeds = jax.vmap(one, in_axes=(0, 0, None))  # [S, P, ...]
+        many = jax.vmap(seeds, in_axes=(None, None, 0))  # [C, S, P, ...]
+        return jit(lambda k, p, m: jax.tree.map(lambda x: jnp.swapaxes(x, 1, 2),
                                                 many(k, p, m)))
 
-    return cached(trainer, f"arms{n_episodes}{arms}", build)(keys, policy_params,
-                                                               market_params)
+    run = cached(trainer, f"arms{n_episodes}{arms}x{batch}", build)
+    for lo in range(0, len(conditions), batch):
+        chunk = list(conditions[lo:lo + batch])
+        n = len(chunk)
+        stacked = jax.tree.map(lambda *x: jnp.stack(x), *chunk, *[chunk[-1]] * (batch - n))
+        wealth, records = jax.block_until_ready(run(keys, policy_params, stacked))
+        for i in range(n):
+            yield jax.tree.map(lambda x, i=i: x[i], (wealth, records))
+
+
+def evaluate_trained(trained, conditions: Sequence[MarketParams], n_episodes: int,
+                     placebo: bool = False, batch: int = 1
+                     ) -> Iterator[tuple[jax.Array, StepRecord]]:
+    """:func:`evaluate_conditions` of an experiment's trained learners
+    (:class:`~experiments.training.Trained`), every arm of :data:`ARMS` (the policies of
+    :func:`arm_policies`)."""
+    return evaluate_conditions(trained.trainer, trained.out.runner.params, trained.k_eval,
+                               conditions, n_episodes, arm_policies(placebo), batch)
+
+
+def evaluate_arms(trainer: Trainer, policy_params, keys: jax.Array,
+                  market_params: MarketParams, n_episodes: int,
+                  arms: tuple[str, ...] = ARMS) -> tuple[jax.Array, StepRecord]:
+    """:func:`evaluate_conditions` of the one condition ``market_params``: every arm plays
+    the same episodes (common random numbers: the same reset, market and step keys; only
+    the slots' actions differ), all seeds in one compiled call. Returns ``(wealth [P, S,
+    E, T + 1, n_learners], records [P, S, E, T, ...])``."""
+    return next(evaluate_conditions(trainer, policy_params, keys, [market_params],
+                                    n_episodes, arms))

@@ -76,13 +76,9 @@ class Stress:
     window: int = 40  # length of the calm (before) and stress (from start) windows, steps
 
     def __post_init__(self) -> None:
-        if self.kind == "flash_crash":
-            check_range("stress.magnitude", self.magnitude, 0.0, 1.0, lo_open=True,
-                        hi_open=True)
-        else:
-            check_range("stress.magnitude", self.magnitude, 1.0, 100.0)
+        evaluation.check_event("stress.magnitude, stress.duration", self.kind,
+                               self.magnitude, self.duration)
         check_range("stress.start", self.start, 1)
-        check_range("stress.duration", self.duration, 1)
         check_range("stress.window", self.window, 5)
 
     def event(self):
@@ -132,7 +128,7 @@ class HerdingConfig:
     # [[background.value_pull, 0.05]]
     market_params: tuple[tuple[str, float], ...] = ()
     sweep: Sweep = field(default_factory=lambda: Sweep(  # --sweep: stress.magnitude values
-        doses=(0.02, 0.04, 0.08, 0.12, 0.16)))
+        doses=(0.02, 0.04, 0.08, 0.12, 0.16), learners=(5, 16)))
 
     def __post_init__(self) -> None:
         check_market(self.market)
@@ -143,6 +139,8 @@ class HerdingConfig:
         check_range("learners", self.learners, 2, 256)
         check_range("eval_episodes", self.eval_episodes, 1, 1024)
         check_range("min_traders", self.min_traders, 1, self.learners)
+        for n in self.sweep.learners:
+            check_range("sweep.learners[]", n, max(2, self.min_traders), 256)
         s, length = self.stress, self.market.episode_length
         check_range("stress.start - stress.window", s.start - s.window, 1)
         check_range("stress.start + stress.window", s.start + s.window, None, length)
@@ -201,16 +199,24 @@ def train(config: HerdingConfig) -> training.Trained:
     return training.train_learners(config, config.agent_type)
 
 
-def evaluate(config: HerdingConfig, trained: training.Trained) -> tuple[dict, dict]:
-    """Every arm under stress on the same random numbers: (per-arm metrics, verdict)."""
-    t = trained.trainer
-    params = evaluation.stressed(t.env_params.market, t.env.config.market,
-                                 [config.stress.event()])
-    wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
-        t, trained.out.runner.params, trained.k_eval, params, config.eval_episodes,
-        evaluation.arm_policies(config.placebo)))
+def conditions(config: HerdingConfig, trainer) -> list:
+    """The market params of the evaluation: the crash schedule (one condition)."""
+    return [evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
+                                [config.stress.event()])]
+
+
+def measure(config: HerdingConfig, outputs) -> tuple[dict, dict]:
+    """(per-arm metrics, training verdict) from the arms' ``(wealth, records)`` under
+    each of :func:`conditions` (an iterator)."""
+    wealth, records = next(iter(outputs))
     return (_arm_metrics(records, wealth, evaluation.ARMS, config),
             arms.training_verdict(wealth, evaluation.ARMS, config.learners))
+
+
+def evaluate(config: HerdingConfig, trained: training.Trained) -> tuple[dict, dict]:
+    """Every arm under stress on the same random numbers: (per-arm metrics, verdict)."""
+    return measure(config, evaluation.evaluate_trained(trained, conditions(
+        config, trained.trainer), config.eval_episodes, config.placebo))
 
 
 def run(config: HerdingConfig, out_dir: Path) -> ExperimentResult:
@@ -274,11 +280,7 @@ def _result(cfg: HerdingConfig, m: dict, verdict: dict, metrics: dict,
         ("learning_curves.png", learning_curves(metrics, "PPO training (calm market)"),
          "PPO learning curves over seeds (training before evaluation)"),
     ]
-    placebo = ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
-               "played by the uniform-random policy on its own stream of action draws "
-               "(the market's random numbers shared as always), so every null hypothesis "
-               "is true and a rejection is a false positive. The arm names below keep "
-               "their usual labels.\n\n") if cfg.placebo else ""
+    placebo = evaluation.placebo_note(cfg.placebo)
     notes = placebo + (
         f"Learners: {cfg.learners} PPO `{cfg.agent_type}` agents (one shared policy) on asset 0 "
         f"of a {cfg.market.n_assets}-asset {cfg.market.clearing} market, trained "
@@ -360,11 +362,17 @@ def _paired_figure(m: dict) -> Figure:
     return fig
 
 
+def _tested(cfg, metrics: dict, verdict: dict) -> tuple[list, dict]:
+    """The sweep's view of one condition: (the tests, the training verdict)."""
+    return _findings(cfg, metrics), verdict
+
+
 SWEEP = SweepDesign(
     factor="crash size (fractional move)",
     with_dose=lambda cfg, x: dataclasses.replace(
         cfg, stress=dataclasses.replace(cfg.stress, magnitude=x)),
-    train=train, findings=lambda cfg, trained: _findings(cfg, evaluate(cfg, trained)[0]))
+    train=train, conditions=conditions,
+    findings=lambda cfg, outputs: _tested(cfg, *measure(cfg, outputs)))
 
 SPEC = ExperimentSpec(
     name="herding", title="Herding of learning traders against a scripted rule in the same "

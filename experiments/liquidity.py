@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-import jax
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -77,9 +76,10 @@ class Shock:
     duration: int = 30  # steps
 
     def __post_init__(self) -> None:
-        check_range("shock.magnitude", self.magnitude, 1.0, 100.0)
-        check_range("shock.start", self.start, 1)
         check_range("shock.duration", self.duration, 2)
+        evaluation.check_event("shock.magnitude", "liquidity_shock", self.magnitude,
+                               self.duration)
+        check_range("shock.start", self.start, 1)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class LiquidityConfig:
     # (MarketParams path, value) set over the market's default params
     market_params: tuple[tuple[str, float], ...] = ()
     sweep: Sweep = field(default_factory=lambda: Sweep(  # --sweep: shock.magnitude values
-        doses=(1.5, 2.0, 3.0, 4.0, 6.0)))
+        doses=(1.5, 2.0, 3.0, 4.0, 6.0), learners=(2, 8)))
 
     def __post_init__(self) -> None:
         check_market(self.market)
@@ -256,16 +256,25 @@ def train(config: LiquidityConfig) -> training.Trained:
     return training.train_learners(config, "market_maker")
 
 
-def evaluate(config: LiquidityConfig, trained: training.Trained) -> tuple[dict, dict]:
-    """Every arm under the shock on the same random numbers: (per-arm metrics, verdict)."""
-    t, s = trained.trainer, config.shock
-    params = evaluation.stressed(t.env_params.market, t.env.config.market,
-                                 [liquidity_shock(s.magnitude, s.duration, s.start)])
-    wealth, records = jax.block_until_ready(evaluation.evaluate_arms(
-        t, trained.out.runner.params, trained.k_eval, params, config.eval_episodes,
-        evaluation.arm_policies(config.placebo)))
+def conditions(config: LiquidityConfig, trainer) -> list:
+    """The market params of the evaluation: the shock schedule (one condition)."""
+    s = config.shock
+    return [evaluation.stressed(trainer.env_params.market, trainer.env.config.market,
+                                [liquidity_shock(s.magnitude, s.duration, s.start)])]
+
+
+def measure(config: LiquidityConfig, outputs) -> tuple[dict, dict]:
+    """(per-arm metrics, training verdict) from the arms' ``(wealth, records)`` under
+    each of :func:`conditions` (an iterator)."""
+    wealth, records = next(iter(outputs))
     return (_metrics(records, config),
             arms.training_verdict(wealth, evaluation.ARMS, config.learners))
+
+
+def evaluate(config: LiquidityConfig, trained: training.Trained) -> tuple[dict, dict]:
+    """Every arm under the shock on the same random numbers: (per-arm metrics, verdict)."""
+    return measure(config, evaluation.evaluate_trained(trained, conditions(
+        config, trained.trainer), config.eval_episodes, config.placebo))
 
 
 def run(config: LiquidityConfig, out_dir: Path) -> ExperimentResult:
@@ -306,10 +315,7 @@ def _result(cfg: LiquidityConfig, res: dict, verdict: dict, metrics: dict,
     findings = _findings(cfg, res)
     per_seed = {f"{k}_{arm}": m[k] for arm, m in res.items() for k in METRICS}
     s, rs = cfg.shock, cfg.resilience
-    placebo = ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
-               "played by the uniform-random policy on its own stream of action draws, so "
-               "every null hypothesis is true. The arm names keep their usual labels.\n\n"
-               ) if cfg.placebo else ""
+    placebo = evaluation.placebo_note(cfg.placebo)
     notes = placebo + (
         f"Learners: {cfg.learners} PPO market makers (one shared policy) on asset 0 of a "
         f"{cfg.market.n_assets}-asset CDA market with {cfg.market.reactive} reactive agents, "
@@ -356,11 +362,17 @@ def _paths_figure(cfg: LiquidityConfig, res: dict) -> Figure:
     return fig
 
 
+def _tested(cfg, metrics: dict, verdict: dict) -> tuple[list, dict]:
+    """The sweep's view of one condition: (the tests, the training verdict)."""
+    return _findings(cfg, metrics), verdict
+
+
 SWEEP = SweepDesign(
     factor="shock size (spread multiplier)",
     with_dose=lambda cfg, x: dataclasses.replace(
         cfg, shock=dataclasses.replace(cfg.shock, magnitude=x)),
-    train=train, findings=lambda cfg, trained: _findings(cfg, evaluate(cfg, trained)[0]))
+    train=train, conditions=conditions,
+    findings=lambda cfg, outputs: _tested(cfg, *measure(cfg, outputs)))
 
 SPEC = ExperimentSpec(
     name="liquidity", title="Liquidity provision by learning market makers against a scripted "

@@ -35,7 +35,6 @@ overshoot, included only where the breaker changed some seed's outcome.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
@@ -80,17 +79,8 @@ class Scenario:
     duration: int = 5  # steps
 
     def __post_init__(self) -> None:
-        if self.kind == "flash_crash":
-            check_range("scenarios[].magnitude", self.magnitude, 0.0, 1.0, lo_open=True,
-                        hi_open=True)
-        elif self.kind == "sell_program":
-            check_range("scenarios[].magnitude", self.magnitude, 1.0, 2.0**24)
-            if self.magnitude != int(self.magnitude):
-                raise ValueError(f"scenarios[].magnitude of a sell_program must be whole lots, "
-                                 f"got {self.magnitude!r}")
-        else:
-            check_range("scenarios[].magnitude", self.magnitude, 1.0, 100.0)
-        check_range("scenarios[].duration", self.duration, 1)
+        evaluation.check_event(f"scenarios[] ({self.kind})", self.kind, self.magnitude,
+                               self.duration)
 
 
 @dataclass(frozen=True)
@@ -163,7 +153,7 @@ class VolatilityConfig:
     # (MarketParams path, value) set over the market's default params
     market_params: tuple[tuple[str, float], ...] = ()
     sweep: Sweep = field(default_factory=lambda: Sweep(  # --sweep: flash crash sizes
-        doses=(0.02, 0.05, 0.1, 0.15, 0.2)))
+        doses=(0.02, 0.05, 0.1, 0.15, 0.2), learners=(4, 16)))
 
     def __post_init__(self) -> None:
         check_market(self.market)
@@ -237,36 +227,46 @@ def train(config: VolatilityConfig) -> training.Trained:
     return training.train_learners(config, config.agent_type)
 
 
-def evaluate(config: VolatilityConfig, trained: training.Trained,
-             phase=None) -> tuple[dict, dict]:
-    """Every arm under every scenario x breaker: (metrics by (kind, breaker on), verdict)."""
-    t, brk = trained.trainer, config.breaker
+def _labels(config: VolatilityConfig) -> list[tuple[Scenario, bool]]:
+    """The evaluation's conditions: every scenario, breaker off then on."""
+    return [(sc, on) for sc in config.scenarios for on in (False, True)]
+
+
+def conditions(config: VolatilityConfig, trainer) -> list:
+    """The market params of every (scenario, breaker on) of :func:`_labels`."""
+    brk = config.breaker
     rules = {"threshold": brk.threshold, "window": brk.window, "halt_steps": brk.halt_steps}
-    policies = evaluation.arm_policies(config.placebo)
+    return [evaluation.stressed(
+        trainer.env_params.market, trainer.env.config.market,
+        [evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)],
+        rules if on else None) for sc, on in _labels(config)]
+
+
+def measure(config: VolatilityConfig, outputs) -> tuple[dict, dict]:
+    """(metrics by (kind, breaker on), training verdict on the first scenario with the
+    breaker off) from the arms' ``(wealth, records)`` under each of :func:`conditions`
+    (an iterator, consumed one condition at a time)."""
     res, verdict = {}, None
-    for sc in config.scenarios:
-        for on in (False, True):
-            event = evaluation.EVENTS[sc.kind](sc.magnitude, sc.duration, config.start)
-            params = evaluation.stressed(t.env_params.market, t.env.config.market, [event],
-                                         rules if on else None)
-            label = f"{sc.kind}, breaker {'on' if on else 'off'}"
-            timed = phase(label, "evaluate arms (all conditions)") if phase else None
-            with timed or contextlib.nullcontext():
-                wealth, rec = evaluation.evaluate_arms(
-                    t, trained.out.runner.params, trained.k_eval, params,
-                    config.eval_episodes, policies)
-                res[sc.kind, on] = _metrics(rec, config, sc)
-                if verdict is None:  # on the first scenario, breaker off
-                    verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
+    for (sc, on), (wealth, rec) in zip(_labels(config), outputs, strict=True):
+        res[sc.kind, on] = _metrics(rec, config, sc)
+        if verdict is None:
+            verdict = arms.training_verdict(wealth, evaluation.ARMS, config.learners)
     return res, verdict
+
+
+def evaluate(config: VolatilityConfig, trained: training.Trained) -> tuple[dict, dict]:
+    """Every arm under every scenario x breaker: (metrics by (kind, breaker on), verdict)."""
+    return measure(config, evaluation.evaluate_trained(trained, conditions(
+        config, trained.trainer), config.eval_episodes, config.placebo))
 
 
 def run(config: VolatilityConfig, out_dir: Path) -> ExperimentResult:
     """Train, evaluate every arm under every scenario x breaker, test, plot."""
-    with phases(1 + 2 * len(config.scenarios), "volatility") as phase:
+    with phases(2, "volatility") as phase:
         with phase("train"):
             trained = train(config)
-        res, verdict = evaluate(config, trained, phase)
+        with phase("evaluate arms (all conditions)"):
+            res, verdict = evaluate(config, trained)
     return _result(config, res, verdict, trained.out.metrics, phase.seconds)
 
 
@@ -325,10 +325,7 @@ def _result(cfg: VolatilityConfig, res: dict, verdict: dict, metrics: dict,
                 for (kind, on), per_arm in res.items() for arm, m in per_arm.items()
                 for k in ("log_amp", "overshoot", "rmst")}
     rc = cfg.recovery
-    placebo = ("**Placebo (A/A) run** (`--placebo`): every arm a hypothesis compares is "
-               "played by the uniform-random policy on its own stream of action draws, so "
-               "every null hypothesis is true. The arm names keep their usual labels.\n\n"
-               ) if cfg.placebo else ""
+    placebo = evaluation.placebo_note(cfg.placebo)
     notes = placebo + (
         f"Learners: {cfg.learners} PPO `{cfg.agent_type}` agents on asset 0 of a "
         f"{cfg.market.n_assets}-asset {cfg.market.clearing} market, trained "
@@ -371,10 +368,9 @@ def _result(cfg: VolatilityConfig, res: dict, verdict: dict, metrics: dict,
 LIMITATIONS = """\
 - The learners train in a calm market on the experiment's short PPO budget (`ppo`); the
   training verdict above says whether they beat random and hold-only.
-- The events script the price path (a crash is sized to take the price down by its
-  magnitude); overshoot, drawdown and volatility after the scheduled steps measure what
-  the agents add to it. No endogenous stress (a large informed seller, a liquidity
-  withdrawal cascade with no scripted path) is tested yet.
+- The crash, spike and shock script a price path or a spread (overshoot, drawdown and
+  volatility after them measure what the agents add); the sell program scripts only a
+  quantity. No liquidity-withdrawal cascade with no scripted path is tested.
 - Every censoring is at the episode end, so the RMST equals the mean of min(recovery,
   horizon): a restricted mean, not a mean recovery time.
 - With few seeds a permutation test has a floor (two-sided 2 / 2^n for n seeds), and
@@ -405,9 +401,15 @@ def _crash_only(cfg: VolatilityConfig, size: float) -> VolatilityConfig:
     return dataclasses.replace(cfg, scenarios=(dataclasses.replace(crash, magnitude=size),))
 
 
+def _tested(cfg, metrics: dict, verdict: dict) -> tuple[list, dict]:
+    """The sweep's view of one condition: (the tests, the training verdict)."""
+    return _findings(cfg, metrics)[0], verdict
+
+
 SWEEP = SweepDesign(
     factor="crash size (fractional move)", with_dose=_crash_only, train=train,
-    findings=lambda cfg, trained: _findings(cfg, evaluate(cfg, trained)[0])[0])
+    conditions=conditions,
+    findings=lambda cfg, outputs: _tested(cfg, *measure(cfg, outputs)))
 
 SPEC = ExperimentSpec(
     name="volatility", title="Stress amplification with learning traders against a scripted "

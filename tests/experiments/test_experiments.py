@@ -118,7 +118,8 @@ def test_same_seed_same_numbers(tmp_path, capsys):
     (herding.SPEC, "sweep:\n  doses: [0.1, 1.5]\n", "stress.magnitude"),
     (volatility.SPEC, "sweep:\n  variants: [bogus]\n", "sweep.variants"),
     (volatility.SPEC, "scenarios:\n  - {kind: sell_program, magnitude: 2.5}\n",
-     "must be whole lots"),
+     "scenarios[] (sell_program): sell_program: lots (lots sold at market per step) must "
+     "be a whole number"),
 ])
 def test_config_errors_exit_2(spec, text, message, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
@@ -166,6 +167,19 @@ def test_arms_share_random_numbers_and_match_each_policy_run_alone():
     i = arms.index("random")
     np.testing.assert_array_equal(np.asarray(rec0.close), np.asarray(rec.close)[i, 0])
     np.testing.assert_array_equal(np.asarray(rec0.agent_qty), qty[i, 0])
+    # conditions vmapped in batches (a short last batch padded) equal each run alone
+    crash = evaluation.stressed(params, trainer.env.config.market,
+                                [evaluation.EVENTS["flash_crash"](0.1, 5, 20)])
+    conditions = [crash, evaluation.stressed(params, trainer.env.config.market), crash]
+    alone = [evaluation.evaluate_arms(trainer, out.runner.params, k_eval, c, 2)
+             for c in conditions]
+    batched = list(evaluation.evaluate_conditions(trainer, out.runner.params, k_eval,
+                                                  conditions, 2, batch=2))
+    assert len(batched) == 3
+    for (w1, r1), (w2, r2) in zip(alone, batched, strict=True):
+        np.testing.assert_array_equal(np.asarray(w1), np.asarray(w2))
+        np.testing.assert_array_equal(np.asarray(r1.close), np.asarray(r2.close))
+    assert not np.array_equal(np.asarray(alone[0][1].close), np.asarray(alone[1][1].close))
 
 
 def test_placebo_rejects_nothing(tmp_path, capsys):
@@ -202,32 +216,44 @@ def test_directions_are_declared_in_the_config(tmp_path, capsys):
 
 
 def test_sweep_reports_dose_response_and_sensitivity(tmp_path, capsys):
-    """``--sweep``: the tests at every dose from one training, the verdicts in a changed
+    """``--sweep``: the tests at every dose from one training (the doses vmapped in
+    batches), retrained with other learner counts and budgets, the verdicts in a changed
     market; at the config's own shock size the dose row is the experiment's own result."""
     spec, cfg, n_tests = CONFIGS["liquidity"]
     own = liquidity.LiquidityConfig().shock.magnitude
     path = tmp_path / "sweep.yaml"
-    path.write_text(yaml.safe_dump({**cfg, "sweep": {"doses": [1.5, own],
-                                                     "variants": ["fees"]}}))
+    path.write_text(yaml.safe_dump({**cfg, "sweep": {
+        "doses": [1.5, 6.0, own], "batch": 2, "learners": [1], "budgets": [2.0],
+        "variants": ["fees"]}}))
     assert main(spec, ["--config", str(path), "--out", str(tmp_path / "s"), "--sweep"]) == 0
     md = Path(capsys.readouterr().out.strip().splitlines()[-1])
     report = json.loads((md.parent / "report.json").read_text())
     validate_report(report)
     assert report["experiment"] == "liquidity-sweep" and len(report["findings"]) == n_tests
-    with open(md.parent / "dose_response.csv") as fh:
-        doses = list(csv.DictReader(fh))
-    assert len(doses) == 2 * n_tests
+    tables = {}
+    for name in ("dose_response", "learners", "budget", "sensitivity"):
+        with open(md.parent / f"{name}.csv") as fh:
+            tables[name] = list(csv.DictReader(fh))
+    assert len(tables["dose_response"]) == 3 * n_tests
     base = {f["metric"]: f for f in report["findings"]}
-    for row in doses:
-        if float(row["dose"]) == own:
+    for row in tables["dose_response"]:
+        if float(row["value"]) == own:
             assert float(row["effect"]) == pytest.approx(base[row["metric"]]["effect_size"],
                                                          rel=1e-12, abs=1e-15)
-    with open(md.parent / "sensitivity.csv") as fh:
-        sens = list(csv.DictReader(fh))
-    assert len(sens) == n_tests and {r["variant"] for r in sens} == {
-        "fees 5 bps taker, 2 bps maker"}
+    iterations = cfg["ppo"]["iterations"]
+    assert {float(r["value"]) for r in tables["learners"]} == {1.0, cfg["learners"]}
+    assert {float(r["value"]) for r in tables["budget"]} == {iterations, 2 * iterations}
+    for name, own_value in (("learners", cfg["learners"]), ("budget", iterations)):
+        rows = [r for r in tables[name] if float(r["value"]) == own_value]  # the base run
+        assert [float(r["effect"]) for r in rows] == pytest.approx(
+            [base[r["metric"]]["effect_size"] for r in rows], rel=1e-12, abs=1e-15)
+        assert len(rows) == n_tests and {r["trained"] for r in tables[name]} <= {
+            "True", "False"}
+    assert len(tables["sensitivity"]) == n_tests and {
+        r["variant"] for r in tables["sensitivity"]} == {"fees 5 bps taker, 2 bps maker"}
     text = md.read_text()
-    assert "survive" in text and "dose_response.png" in report["files"]
+    assert "survive" in text and "learners trained" in text
+    assert {"dose_response.png", "learners.png", "budget.png"} <= set(report["files"])
     changed = yaml.safe_load((md.parent / "config.yaml").read_text())
     assert changed["sweep"]["variants"] == ["fees"]
 
