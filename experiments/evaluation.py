@@ -27,8 +27,8 @@ from quantmarl.rl import Trainer
 from quantmarl.rl.evaluate import make_comparison, make_episodes
 
 __all__ = ["ARMS", "ARM_LABELS", "EVENTS", "PLACEBO_POLICIES", "arm_policies", "check_event",
-           "evaluate_arms",
-           "evaluate_conditions", "evaluate_rl", "evaluate_trained", "placebo_note", "stressed"]
+           "evaluate_arms", "evaluate_conditions", "evaluate_rl", "evaluate_trained",
+           "placebo_note", "stressed"]
 
 #: the arms of every experiment, as policies of the learner slots
 #: (:mod:`quantmarl.rl.baselines`): the trained policy acting greedily and sampling,
@@ -58,6 +58,7 @@ def placebo_note(placebo: bool) -> str:
             "market's random numbers shared as always), so every null hypothesis is true "
             "and a rejection is a false positive. The arm names below keep their usual "
             "labels.\n\n") if placebo else ""
+
 
 #: event constructors by name: ``(magnitude, duration, start, asset=-1) -> Event``
 EVENTS = {"flash_crash": flash_crash, "flash_rally": flash_rally,

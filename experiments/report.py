@@ -312,12 +312,12 @@ def write_report(
            "control or baseline level).", ""]
     if limitations:
         md += ["## Limitations", "", limitations.strip(), ""]
-    md += ["## Per-seed metrics", "", f"Over the seeds where the metric is finite (n of "
-           f"{n_seeds}; `per_seed.csv` has every value).", ""]
-    md += _md_table(["metric", "n", "mean", "sd", "min", "max"], [
-        _seed_stats(k, c) for k, c in zip(names, cols, strict=True)
-        if k != "seed" and c.size and np.issubdtype(c.dtype, np.number)])
-    md.append("")
+    stats = [_seed_stats(k, c) for k, c in zip(names, cols, strict=True)
+             if k != "seed" and c.size and np.issubdtype(c.dtype, np.number)]
+    if stats:
+        md += ["## Per-seed metrics", "", f"Over the seeds where the metric is finite (n of "
+               f"{n_seeds}; `per_seed.csv` has every value).", ""]
+        md += _md_table(["metric", "n", "mean", "sd", "min", "max"], stats) + [""]
     for tname, (tn, tc) in extra.items():
         md += [f"## {tname}", "", f"(`{tname}.csv`)", ""]
         md += _md_table(tn, [[_show(v) for v in row] for row in zip(*tc, strict=True)][:50])

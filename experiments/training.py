@@ -18,6 +18,7 @@ from experiments import settings
 from experiments.compiling import cached, jit
 from experiments.runner import seed_keys
 from quantmarl.rl import TrainConfig, Trainer, TrainOutput, make_trainer
+from quantmarl.rl.train import build_env, build_env_params
 
 __all__ = ["Trained", "make_seed_trainer", "split_keys", "train_all_seeds", "train_learners",
            "train_seeds"]
@@ -44,12 +45,11 @@ def make_seed_trainer(config: TrainConfig,
                       market_params: settings.MarketParamsOverrides = ()) -> Trainer:
     """The :class:`Trainer` of ``config`` with ``market_params`` set over its market's
     default params, cached so that its compiled functions are reused."""
-    trainer = make_trainer(config)
     if not market_params:
-        return trainer
-    env_params = trainer.env_params
-    market = settings.market_overrides(env_params.market, market_params,
-                                       trainer.env.config.market)
+        return make_trainer(config)
+    env = build_env(config)
+    env_params = build_env_params(config, env)
+    market = settings.market_overrides(env_params.market, market_params, env.config.market)
     return make_trainer(config, env_params=env_params.replace(market=market))
 
 

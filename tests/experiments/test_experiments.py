@@ -253,6 +253,7 @@ def test_sweep_reports_dose_response_and_sensitivity(tmp_path, capsys):
         r["variant"] for r in tables["sensitivity"]} == {"fees 5 bps taker, 2 bps maker"}
     text = md.read_text()
     assert "survive" in text and "learners trained" in text
+    assert "## Per-seed metrics" not in text  # the sweep has none: no empty table
     assert {"dose_response.png", "learners.png", "budget.png"} <= set(report["files"])
     changed = yaml.safe_load((md.parent / "config.yaml").read_text())
     assert changed["sweep"]["variants"] == ["fees"]
