@@ -146,9 +146,9 @@ class Series:
     points: list[tuple[float, list[Finding], dict]]
 
 
-def _outputs(design: SweepDesign, cfg: Any, trained: Any, batch: int = 1):
+def _outputs(design: SweepDesign, cfg: Any, trained: Any):
     return evaluation.evaluate_trained(trained, design.conditions(cfg, trained.trainer),
-                                       cfg.eval_episodes, cfg.placebo, batch)
+                                       cfg.eval_episodes, cfg.placebo)
 
 
 def _trained_findings(design: SweepDesign, cfg: Any) -> tuple[list[Finding], dict]:
