@@ -1,0 +1,170 @@
+"""The research service: a FastAPI app over live simulations (OpenAPI docs at ``/docs``).
+
+``app = create_app(db="runs.sqlite")``; served by ``python -m quantmarl.serve``.
+Routes (JSON in and out; errors as in :mod:`quantmarl.serve.guard`):
+
+========================================  ==============================================
+``GET  /health``                          liveness, schema version, live simulations
+``POST /simulations``                     create from a config mapping (201)
+``GET  /simulations``                     list live simulations
+``GET  /simulations/{id}``                state: step, prices, OHLCV bars, book ladder,
+                                          halts, active events (``depth``, ``window``)
+``POST /simulations/{id}/step``           advance ``steps`` steps (jitted chunks)
+``POST /simulations/{id}/reset``          a new episode
+``DELETE /simulations/{id}``              stop it (``purge=true``: also its records)
+``GET  /simulations/{id}/agents``         every account: tier, behaviour, cash, position,
+                                          PnL (``tier``, ``offset``, ``limit``)
+``POST /simulations/{id}/agents``         bind a smart-tier slot to a controller (201)
+``DELETE /simulations/{id}/agents/{a}``   remove: orders cancelled, account kept
+``POST /simulations/{id}/agents/{a}/action``  a remote or manual slot's next action
+``POST /simulations/{id}/events``         inject an event now or at a step (201)
+``PUT  /simulations/{id}/breaker``        circuit-breaker rules
+``GET  /simulations/{id}/performance``    per-agent PnL, Sharpe, drawdown, win rate,
+                                          trades (``window``)
+``GET  /simulations/{id}/analysis``       stylized facts, spread, depth, volatility,
+                                          herding (``window``)
+========================================  ==============================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Query
+
+from quantmarl.io import SCHEMA_VERSION, RunStore
+from quantmarl.serve import views
+from quantmarl.serve.guard import MAX_BODY, Guard, install_handlers
+from quantmarl.serve.schemas import (
+    ActionRequest,
+    AgentCreate,
+    BreakerConfig,
+    EventCreate,
+    SimulationCreate,
+    StepRequest,
+)
+from quantmarl.serve.sessions import Sessions
+from quantmarl.serve.simulation import Simulation, SimulationError
+
+WINDOW = Query(None, ge=2, le=100_000, description="steps (default: all kept in memory)")
+
+
+def _summary(sim: Simulation) -> dict:
+    return {"id": sim.id, "seed": sim.seed, "episode": sim.episode, "step": sim.step_count,
+            "steps_left": sim.steps_left, "clearing": sim.market_config.clearing,
+            "n_assets": sim.market_config.n_assets, "agents": dict(sim.controllers),
+            "action_nvec": {a: list(sim.nvecs[g]) for a, g in sim.group_of.items()}}
+
+
+def create_app(db: str | Path | None = None, *, token: str | None = None,
+               max_body: int = MAX_BODY, restore: bool = True) -> FastAPI:
+    """The service; ``db``: the run store file (``None``: keep nothing), ``token``:
+    required bearer token, ``restore``: bring back the store's simulations."""
+    store = RunStore(db) if db is not None else None
+    sessions = Sessions(store)
+    if restore:
+        sessions.restore()
+    app = FastAPI(title="quantmarl", description="Live markets, agents, events and analysis.")
+    app.state.sessions = sessions
+    install_handlers(app)
+    _routes(app, sessions)
+    app.add_middleware(Guard, token=token, max_body=max_body)
+    if store is not None:
+        app.router.add_event_handler("shutdown", store.close)
+    return app
+
+
+def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route each)
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "schema_version": SCHEMA_VERSION,
+                "simulations": len(sessions.all())}
+
+    @app.post("/simulations", status_code=201)
+    def create(body: SimulationCreate) -> dict:
+        return _summary(sessions.create(body.config, body.preset, body.seed))
+
+    @app.get("/simulations")
+    def list_all() -> list[dict]:
+        return [_summary(s) for s in sessions.all()]
+
+    @app.get("/simulations/{sim_id}")
+    def get(sim_id: str, depth: int = Query(5, ge=1, le=100),
+            window: int = Query(100, ge=1, le=100_000)) -> dict:
+        sim = sessions.get(sim_id)
+        with sim.lock:
+            return views.market_state(sim, depth, window)
+
+    @app.post("/simulations/{sim_id}/step")
+    def step(sim_id: str, body: StepRequest) -> dict:
+        return sessions.get(sim_id).step(body.steps)
+
+    @app.post("/simulations/{sim_id}/reset")
+    def reset(sim_id: str) -> dict:
+        sim = sessions.get(sim_id)
+        sim.reset()
+        return _summary(sim)
+
+    @app.delete("/simulations/{sim_id}", status_code=204)
+    def delete(sim_id: str, purge: bool = False) -> None:
+        sessions.delete(sim_id, purge)
+
+    @app.get("/simulations/{sim_id}/agents")
+    def agents(sim_id: str, tier: str | None = Query(None, pattern="^(smart|reactive|"
+                                                           "background)$"),
+               offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=10_000)) -> dict:
+        sim = sessions.get(sim_id)
+        with sim.lock:
+            return views.accounts(sim, tier, offset, limit)
+
+    @app.post("/simulations/{sim_id}/agents", status_code=201)
+    def add_agent(sim_id: str, body: AgentCreate) -> dict:
+        sim = sessions.get(sim_id)
+        agent = body.agent or _free_slot(sim)
+        sim.bind(agent, body.controller)
+        group = sim.group_of[agent]
+        return {"agent": agent, "controller": body.controller, "group": group,
+                "action_nvec": list(sim.nvecs[group])}
+
+    @app.delete("/simulations/{sim_id}/agents/{agent}")
+    def remove_agent(sim_id: str, agent: str) -> dict:
+        return sessions.get(sim_id).remove(agent)
+
+    @app.post("/simulations/{sim_id}/agents/{agent}/action")
+    def set_action(sim_id: str, agent: str, body: ActionRequest) -> dict:
+        sim = sessions.get(sim_id)
+        if sim.controllers.get(agent) not in ("remote", "manual", None):
+            raise SimulationError("agent", f"slot {agent!r} is driven by "
+                                  f"{sim.controllers[agent]!r}; bind it as remote or manual "
+                                  "to send actions", status=409)
+        sim.set_action(agent, body.action)
+        return {"agent": agent, "action": body.action, "step": sim.step_count}
+
+    @app.post("/simulations/{sim_id}/events", status_code=201)
+    def add_event(sim_id: str, body: EventCreate) -> dict:
+        return sessions.get(sim_id).inject(body.kind, body.magnitude, body.duration,
+                                           body.start, body.asset)
+
+    @app.put("/simulations/{sim_id}/breaker")
+    def breaker(sim_id: str, body: BreakerConfig) -> dict:
+        return sessions.get(sim_id).set_breaker(**body.model_dump())
+
+    @app.get("/simulations/{sim_id}/performance")
+    def performance(sim_id: str, window: int | None = WINDOW) -> dict:
+        sim = sessions.get(sim_id)
+        with sim.lock:
+            return views.performance(sim, window)
+
+    @app.get("/simulations/{sim_id}/analysis")
+    def analysis(sim_id: str, window: int | None = WINDOW) -> dict:
+        sim = sessions.get(sim_id)
+        with sim.lock:
+            return views.analysis(sim, window)
+
+
+def _free_slot(sim: Simulation) -> str:
+    free = [a for a, c in sim.controllers.items() if c == "hold"]
+    if not free:
+        raise SimulationError("agent", "every smart-tier slot is taken; remove one or create "
+                              "the simulation with more (config.agents_per_type)", status=409)
+    return free[0]

@@ -1,0 +1,63 @@
+"""Request bodies of the service (pydantic): unknown fields are refused, every bound is
+declared, so a bad request is a 422 naming the field before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_STEPS = 100_000  # steps per request (an episode bounds it further)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SimulationCreate(Body):
+    """A simulation: a training-config mapping (``python -m quantmarl.train``'s YAML
+    schema: ``agent_types`` and ``agents_per_type`` give the smart-tier slots, ``market``
+    the market), applied on top of ``preset``."""
+
+    config: dict[str, Any] = Field(default_factory=dict)
+    preset: Literal["smoke", "quick", "default"] = "smoke"
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class StepRequest(Body):
+    steps: int = Field(1, ge=1, le=MAX_STEPS)
+
+
+class AgentCreate(Body):
+    """Bind a smart-tier slot (``agent``; default: the first slot on ``hold``)."""
+
+    agent: str | None = None
+    controller: Literal["random", "scripted", "remote", "manual", "hold"] = "scripted"
+
+
+class ActionRequest(Body):
+    """A remote or manual slot's action in its group's action space (a list of ints)."""
+
+    action: list[int] = Field(..., min_length=1, max_length=16)
+
+
+class EventCreate(Body):
+    """An event now (``start`` omitted) or at a step. ``magnitude`` as in
+    :data:`quantmarl.events.EVENT_KINDS` (fraction, multiplier, jump or lots)."""
+
+    kind: Literal["flash_crash", "flash_rally", "volatility_spike", "liquidity_shock",
+                  "news_event", "sell_program"]
+    magnitude: float
+    duration: int = Field(1, ge=1, le=2**31 - 1)
+    start: int | None = Field(None, ge=0, le=2**31 - 2)
+    asset: int = Field(-1, ge=-1)
+
+
+class BreakerConfig(Body):
+    """Circuit-breaker rules (see :func:`quantmarl.events.breaker_rules`)."""
+
+    enabled: bool = True
+    threshold: float = Field(0.1, gt=0, lt=1)
+    window: int = Field(1, ge=1)
+    halt_steps: int = Field(1, ge=1, le=2**31 - 1)
+    band: float = Field(0.0, ge=0, lt=1)

@@ -1,0 +1,132 @@
+"""The service through FastAPI's TestClient: every route, errors that name the field,
+conservation after agents come and go, and the run store it writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from quantmarl.io import RunStore
+from quantmarl.serve.app import create_app
+from tests.serve.conftest import SMALL
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    db = tmp_path_factory.mktemp("store") / "runs.sqlite"
+    with TestClient(create_app(db)) as c:
+        c.db = db
+        yield c
+
+
+@pytest.fixture(scope="module")
+def sim(client):
+    r = client.post("/simulations", json={"config": SMALL, "seed": 3})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _totals(client, sim_id):
+    rows = client.get(f"/simulations/{sim_id}/agents", params={"limit": 10_000}).json()
+    cash = sum(a["cash"] for a in rows["accounts"])
+    lots = np.sum([a["position"] for a in rows["accounts"]], axis=0)
+    return cash + rows["fees_collected"], lots.tolist()
+
+
+def test_create_list_get_step(client, sim):
+    assert sim["agents"] == {"momentum_trader_0": "hold", "market_maker_0": "hold"}
+    assert sim["action_nvec"]["market_maker_0"] == [5, 5, 3]
+    assert sim["id"] in [s["id"] for s in client.get("/simulations").json()]
+    r = client.post(f"/simulations/{sim['id']}/step", json={"steps": 40})
+    assert r.status_code == 200 and r.json()["step"] == 40
+    state = client.get(f"/simulations/{sim['id']}", params={"depth": 3, "window": 10}).json()
+    (asset,) = state["assets"]
+    assert len(asset["bars"]) == 10 and asset["bars"][-1]["step"] == 40
+    assert asset["bars"][-1]["close"] == asset["last_price"]
+    ladder = asset["ladder"]
+    assert len(ladder["bids"]) <= 3 and len(ladder["asks"]) <= 3
+    if ladder["bids"] and ladder["asks"]:
+        assert ladder["bids"][0][0] < ladder["asks"][0][0]  # never crossed
+        assert [p for p, _ in ladder["bids"]] == sorted((p for p, _ in ladder["bids"]),
+                                                        reverse=True)
+
+
+def test_agents_events_breaker_and_conservation(client, sim):
+    sid = sim["id"]
+    before = _totals(client, sid)
+    r = client.post(f"/simulations/{sid}/agents", json={"controller": "scripted"})
+    assert r.status_code == 201 and r.json()["agent"] == "momentum_trader_0"
+    r = client.post(f"/simulations/{sid}/agents",
+                    json={"agent": "market_maker_0", "controller": "random"})
+    assert r.status_code == 201
+    r = client.post(f"/simulations/{sid}/events",
+                    json={"kind": "flash_crash", "magnitude": 0.05, "duration": 3})
+    assert r.status_code == 201 and r.json()["start"] == 40
+    assert client.put(f"/simulations/{sid}/breaker",
+                      json={"threshold": 0.2, "halt_steps": 2}).status_code == 200
+    client.post(f"/simulations/{sid}/step", json={"steps": 5})
+    r = client.delete(f"/simulations/{sid}/agents/market_maker_0")
+    assert r.status_code == 200 and len(r.json()["cancelled_lots"]) == 1
+    client.post(f"/simulations/{sid}/step", json={"steps": 3})
+    assert _totals(client, sid) == before  # cash + fees and lots are conserved exactly
+    rows = client.get(f"/simulations/{sid}/agents", params={"tier": "smart"}).json()
+    assert [a["controller"] for a in rows["accounts"]] == ["scripted", "hold"]
+    perf = client.get(f"/simulations/{sid}/performance").json()
+    assert perf["steps"] == 48 and set(perf["agents"]) == {"momentum_trader_0",
+                                                            "market_maker_0"}
+    assert perf["agents"]["market_maker_0"]["trades"] >= 1
+    facts = client.get(f"/simulations/{sid}/analysis", params={"window": 40}).json()
+    assert facts["steps"] == 40 and facts["assets"][0]["mean_spread"] > 0
+    with RunStore(client.db) as store:
+        steps = store.read_steps(sid, 0)
+        assert steps["step"].tolist() == list(range(1, 49))
+        assert [e["kind"] for e in store.events(sid)] == ["flash_crash"]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/simulations", {"config": {"market": {"n_assets": 0}}}, "config.market"),
+    ("/simulations", {"config": {"agent_types": ["nobody"]}}, "config.agent_types"),
+    ("/simulations", {"config": {}, "seed": -1}, "seed"),
+    ("/simulations", {"confg": {}}, "confg"),
+    ("/simulations", {"config": {"market": {"reactive": [["noise", 200_000]]}}},
+     "config.market.reactive"),
+    ("{sim}/step", {"steps": 0}, "steps"),
+    ("{sim}/step", {"steps": 10_000}, "steps"),
+    ("{sim}/events", {"kind": "flash_crash", "magnitude": 1.5}, "magnitude"),
+    ("{sim}/events", {"kind": "meteor", "magnitude": 0.1}, "kind"),
+    ("{sim}/events", {"kind": "flash_crash", "magnitude": 0.1, "asset": 3}, "asset"),
+    ("{sim}/agents", {"agent": "market_maker_0", "controller": "wizard"}, "controller"),
+    ("{sim}/agents/momentum_trader_0/action", {"action": "buy"}, "action"),
+])
+def test_bad_input_is_a_422_naming_the_field(client, sim, path, body, field):
+    r = client.post(path.format(sim=f"/simulations/{sim['id']}"), json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"].startswith(field), r.json()
+    assert "Traceback" not in r.text
+
+
+def test_unknown_ids_are_404_and_remote_actions_are_checked(client, sim):
+    assert client.get("/simulations/nope").status_code == 404
+    r = client.delete(f"/simulations/{sim['id']}/agents/ghost_0")
+    assert r.status_code == 404 and r.json()["field"] == "agent"
+    sid = sim["id"]
+    client.post(f"/simulations/{sid}/agents",
+                json={"agent": "momentum_trader_0", "controller": "remote"})
+    r = client.post(f"/simulations/{sid}/agents/momentum_trader_0/action", json={"action": [3]})
+    assert r.status_code == 422 and r.json()["field"] == "action"  # Discrete(3)
+    r = client.post(f"/simulations/{sid}/agents/momentum_trader_0/action", json={"action": [1]})
+    assert r.status_code == 200
+    r = client.post(f"/simulations/{sid}/agents/market_maker_0/action",
+                    json={"action": [1, 1, 0]})
+    assert r.status_code == 409  # not a remote slot
+
+
+def test_body_limit_and_token(tmp_path):
+    with TestClient(create_app(None, token="s3cret", max_body=256)) as c:
+        assert c.get("/health").status_code == 401
+        ok = {"Authorization": "Bearer s3cret"}
+        assert c.get("/health", headers=ok).json()["status"] == "ok"
+        assert c.get("/health", headers={"Authorization": "Bearer nope"}).status_code == 401
+        r = c.post("/simulations", headers=ok, json={"config": {"x": "y" * 1000}})
+        assert r.status_code == 413 and r.json()["field"] == "body"
