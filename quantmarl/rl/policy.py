@@ -5,7 +5,8 @@
 policy step for a group whose learners share params or each have their own;
 :class:`Opponent` is a frozen policy group (loaded from a checkpoint by
 :func:`quantmarl.rl.checkpoint.load_opponents`); ``act(key, logits, nvec, greedy)``
-turns logits into actions.
+turns logits into actions; :class:`FrozenPolicy` runs an opponent's policy on
+observations from outside a training loop.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import jax.numpy as jnp
 
 from quantmarl.rl import distributions
 from quantmarl.rl.config import TrainConfig
-from quantmarl.rl.networks import ActorCritic, RecurrentActorCritic
+from quantmarl.rl.networks import ActorCritic, RecurrentActorCritic, carry_size, policy_step
+from quantmarl.rl.normalize import normalizing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,3 +60,32 @@ def act(key: jax.Array, logits: jax.Array, nvec: tuple[int, ...], greedy: bool) 
         return jnp.stack([jnp.argmax(part, axis=-1)
                           for part in distributions.split_logits(logits, nvec)], axis=-1)
     return distributions.sample(key, logits, nvec)
+
+
+class FrozenPolicy:
+    """An :class:`Opponent`'s policy acting on its group's observations outside a
+    training loop (e.g. in a remote env): ``policy(obs [count, d]) -> int32 [count, k]``
+    greedy actions (``greedy=False`` samples with ``key``). A recurrent policy keeps its
+    memory between calls; :meth:`reset` clears it (call it at each episode start)."""
+
+    def __init__(self, opponent: Opponent, nvec: tuple[int, ...]):
+        self.group, self.nvec = opponent.group, tuple(nvec)
+        step = per_learner(normalizing(policy_step(opponent.network, actor_only=True)),
+                           opponent.shared)
+        self._params, self._size = opponent.params, carry_size(opponent.network)
+
+        def run(params, carry, obs, key, greedy):
+            carry, logits, _ = step(params, carry, obs)
+            return carry, act(key, logits, self.nvec, greedy)
+
+        self._run = jax.jit(run, static_argnames="greedy")
+        self.reset()
+
+    def reset(self) -> None:
+        self._carry = jnp.zeros((self.group.count, self._size), jnp.float32)
+
+    def __call__(self, obs, *, greedy: bool = True, key: jax.Array | None = None) -> jax.Array:
+        key = jax.random.key(0) if key is None else key
+        obs = jnp.asarray(obs, jnp.float32).reshape(self.group.count, -1)
+        self._carry, actions = self._run(self._params, self._carry, obs, key, greedy)
+        return actions

@@ -45,8 +45,9 @@ def has_scripted_rule(group) -> bool:
 def make_advance(env: MarketEnv, chunk: int = CHUNK) -> Callable:
     """``advance(key, state, obs, modes, external, params, n)`` ->
     ``((state, obs), (record [chunk, ...], cash [chunk, n_smart], position [chunk, n_smart,
-    A]))``: up to ``chunk`` steps, of which the first ``n`` (traced, ``<= chunk``) are taken
-    and the rest are skipped (their outputs are zeros; callers keep the first ``n``).
+    A], reward float32 [chunk, n_smart]))``: up to ``chunk`` steps, of which the first
+    ``n`` (traced, ``<= chunk``) are taken and the rest are skipped (their outputs are
+    zeros; callers keep the first ``n``).
 
     ``modes``: group -> int32 [count] controller codes; ``external``: group -> int32
     [count, k] actions. Step ``t`` of the market draws from ``fold_in(key, t)``, so a run
@@ -74,10 +75,12 @@ def make_advance(env: MarketEnv, chunk: int = CHUNK) -> Callable:
             actions = {g: choose(jax.random.fold_in(k_act, i), g, g_obs[g], modes[g],
                                  external[g])
                        for i, g in enumerate(groups)}
-            obs, state, *_, record = env.step_with_record(
+            obs, state, rewards, *_, record = env.step_with_record(
                 k_env, state, unstack_actions(env, actions), params)
             ledger = state.market.ledger
-            return (state, obs), (record, ledger.cash[:n_smart], ledger.position[:n_smart])
+            reward = jnp.stack([rewards[a] for a in env.agents])
+            return (state, obs), (record, ledger.cash[:n_smart], ledger.position[:n_smart],
+                                  reward)
 
         def body(carry, i):
             shapes = jax.eval_shape(one, carry)[1]

@@ -17,6 +17,8 @@ Routes (JSON in and out; errors as in :mod:`quantmarl.serve.guard`):
 ``POST /simulations/{id}/agents``         bind a smart-tier slot to a controller (201)
 ``DELETE /simulations/{id}/agents/{a}``   remove: orders cancelled, account kept
 ``POST /simulations/{id}/agents/{a}/action``  a remote or manual slot's next action
+``GET  /simulations/{id}/agents/{a}/observation``  its observation, reward, status
+                                          (``after``: wait until past that step)
 ``POST /simulations/{id}/events``         inject an event now or at a step (201)
 ``PUT  /simulations/{id}/breaker``        circuit-breaker rules
 ``GET  /simulations/{id}/performance``    per-agent PnL, Sharpe, drawdown, win rate,
@@ -33,7 +35,7 @@ from pathlib import Path
 from fastapi import FastAPI, Query
 
 from quantmarl.io import SCHEMA_VERSION, RunStore
-from quantmarl.serve import views
+from quantmarl.serve import controls, views
 from quantmarl.serve.guard import MAX_BODY, Guard, install_handlers
 from quantmarl.serve.schemas import (
     ActionRequest,
@@ -53,7 +55,17 @@ def _summary(sim: Simulation) -> dict:
     return {"id": sim.id, "seed": sim.seed, "episode": sim.episode, "step": sim.step_count,
             "steps_left": sim.steps_left, "clearing": sim.market_config.clearing,
             "n_assets": sim.market_config.n_assets, "agents": dict(sim.controllers),
-            "action_nvec": {a: list(sim.nvecs[g]) for a, g in sim.group_of.items()}}
+            "spaces": {a: _spaces(sim, a) for a in sim.env.agents}}
+
+
+def _spaces(sim: Simulation, agent: str) -> dict:
+    """A slot's Gymnasium spaces: ``{"observation": {"shape": [d]}, "action": {"type":
+    "Discrete", "n": k} or {"type": "MultiDiscrete", "nvec": [...]}}``."""
+    space = sim.env.action_space(agent)
+    action = ({"type": "MultiDiscrete", "nvec": [int(n) for n in space.nvec]}
+              if hasattr(space, "nvec") else {"type": "Discrete", "n": int(space.n)})
+    return {"observation": {"shape": list(sim.env.observation_space(agent).shape)},
+            "action": action}
 
 
 def create_app(db: str | Path | None = None, *, token: str | None = None,
@@ -82,7 +94,8 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
 
     @app.post("/simulations", status_code=201)
     def create(body: SimulationCreate) -> dict:
-        return _summary(sessions.create(body.config, body.preset, body.seed))
+        return _summary(sessions.create(body.config, body.preset, body.seed,
+                                        body.remote_timeout))
 
     @app.get("/simulations")
     def list_all() -> list[dict]:
@@ -124,30 +137,30 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
         sim.bind(agent, body.controller)
         group = sim.group_of[agent]
         return {"agent": agent, "controller": body.controller, "group": group,
-                "action_nvec": list(sim.nvecs[group])}
+                "spaces": _spaces(sim, agent)}
 
     @app.delete("/simulations/{sim_id}/agents/{agent}")
     def remove_agent(sim_id: str, agent: str) -> dict:
         return sessions.get(sim_id).remove(agent)
 
     @app.post("/simulations/{sim_id}/agents/{agent}/action")
-    def set_action(sim_id: str, agent: str, body: ActionRequest) -> dict:
-        sim = sessions.get(sim_id)
-        if sim.controllers.get(agent) not in ("remote", "manual", None):
-            raise SimulationError("agent", f"slot {agent!r} is driven by "
-                                  f"{sim.controllers[agent]!r}; bind it as remote or manual "
-                                  "to send actions", status=409)
-        sim.set_action(agent, body.action)
-        return {"agent": agent, "action": body.action, "step": sim.step_count}
+    def submit(sim_id: str, agent: str, body: ActionRequest) -> dict:
+        coming = sessions.get(sim_id).submit(agent, body.action)
+        return {"agent": agent, "action": body.action, "for_step": coming}
+
+    @app.get("/simulations/{sim_id}/agents/{agent}/observation")
+    def observe(sim_id: str, agent: str, after: int | None = Query(None, ge=-1),
+                timeout: float = Query(0.0, ge=0.0, le=60.0)) -> dict:
+        return sessions.get(sim_id).observe(agent, after, timeout)
 
     @app.post("/simulations/{sim_id}/events", status_code=201)
     def add_event(sim_id: str, body: EventCreate) -> dict:
-        return sessions.get(sim_id).inject(body.kind, body.magnitude, body.duration,
-                                           body.start, body.asset)
+        return controls.inject_event(sessions.get(sim_id), body.kind, body.magnitude,
+                                     body.duration, body.start, body.asset)
 
     @app.put("/simulations/{sim_id}/breaker")
     def breaker(sim_id: str, body: BreakerConfig) -> dict:
-        return sessions.get(sim_id).set_breaker(**body.model_dump())
+        return controls.set_breaker(sessions.get(sim_id), **body.model_dump())
 
     @app.get("/simulations/{sim_id}/performance")
     def performance(sim_id: str, window: int | None = WINDOW) -> dict:

@@ -22,6 +22,8 @@ class SimulationCreate(Body):
     config: dict[str, Any] = Field(default_factory=dict)
     preset: Literal["smoke", "quick", "default"] = "smoke"
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    remote_timeout: float = Field(5.0, gt=0, le=600, description="s a step waits for the "
+                                  "remote slots' actions")
 
 
 class StepRequest(Body):

@@ -9,7 +9,7 @@ import uuid
 
 from quantmarl.io import RunStore
 from quantmarl.rl.config import PRESETS, TrainConfig
-from quantmarl.serve.simulation import Simulation, SimulationError
+from quantmarl.serve.simulation import REMOTE_TIMEOUT, Simulation, SimulationError
 
 MAX_AGENTS = 100_000  # reactive agents per simulation the service accepts by default
 MAX_SIMULATIONS = 64  # live simulations at once
@@ -46,7 +46,8 @@ class Sessions:
                                   f"{self.max_agents} reactive agents, got {n}")
         return built
 
-    def create(self, config: dict, preset: str = "smoke", seed: int = 0) -> Simulation:
+    def create(self, config: dict, preset: str = "smoke", seed: int = 0,
+               remote_timeout: float = REMOTE_TIMEOUT) -> Simulation:
         built = self.build_config(config, preset)
         with self._lock:
             if len(self._live) >= self.max_simulations:
@@ -54,7 +55,8 @@ class Sessions:
                                       "simulations; delete one first", status=409)
             sim_id = uuid.uuid4().hex[:12]
             raw = {"preset": preset, "config": config}
-            sim = Simulation(sim_id, built, seed, store=self.store, raw_config=raw)
+            sim = Simulation(sim_id, built, seed, store=self.store, raw_config=raw,
+                             remote_timeout=remote_timeout)
             self._live[sim_id] = sim
         return sim
 

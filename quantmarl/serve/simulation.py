@@ -5,8 +5,8 @@ A :class:`Simulation` is a shell: it owns the PRNG key, the current
 (:mod:`quantmarl.serve.advance`), a window of recent step records, and writes every
 step chunk to the run store. Market logic stays in the pure core: stepping is
 :func:`~quantmarl.serve.advance.make_advance`, removing an agent is
-:func:`~quantmarl.market.withdraw.withdraw_account`, events go through
-:func:`~quantmarl.events.inject`.
+:func:`~quantmarl.market.withdraw.withdraw_account`; events and the breaker are
+in :mod:`quantmarl.serve.controls`.
 
 The config is a training config mapping (:class:`~quantmarl.rl.TrainConfig`: the
 learner types and counts are the simulation's smart-tier slots, ``market`` its
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import deque
 
 import jax
@@ -25,15 +26,6 @@ import numpy as np
 from flax import serialization
 
 from quantmarl.env.functional import MarketEnv
-from quantmarl.events import (
-    EVENT_KINDS,
-    EventKind,
-    active_events,
-    breaker_rules,
-    inject,
-    validate_event,
-)
-from quantmarl.events.schedule import Event
 from quantmarl.io import RunStore, StepChunk
 from quantmarl.market.withdraw import withdraw_account
 from quantmarl.rl.config import TrainConfig
@@ -42,6 +34,7 @@ from quantmarl.rl.train import build_env, build_env_params
 from quantmarl.serve.advance import CHUNK, CODE, has_scripted_rule, make_advance
 
 HISTORY = 2000  # step records kept in memory per simulation (the store keeps all)
+REMOTE_TIMEOUT = 5.0  # s a step waits for the remote slots' actions
 
 
 class SimulationError(ValueError):
@@ -63,18 +56,25 @@ class Simulation:
     """A live market (see the module docstring). Every public method takes the lock."""
 
     def __init__(self, sim_id: str, config: TrainConfig, seed: int, *,
-                 store: RunStore | None = None, raw_config: dict | None = None):
+                 store: RunStore | None = None, raw_config: dict | None = None,
+                 remote_timeout: float = REMOTE_TIMEOUT):
         self.id, self.config, self.seed, self.store = sim_id, config, seed, store
         env = build_env(config)
         self.env, self._reset, self._advance, self._withdraw = _compiled(env.config)
         self.params = build_env_params(config, self.env)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # notified after every step
+        self.remote_timeout = remote_timeout  # s a step waits for remote slots' actions
+        self.submitted: set[str] = set()  # remote/manual slots that acted for the next step
+        self._timer: threading.Timer | None = None
         self.groups = group_agents(self.env)
         self.nvecs = group_nvec(self.env)
         self.group_of = {a: g for g, agents in self.groups.items() for a in agents}
         self.controllers = dict.fromkeys(self.env.agents, "hold")
         self.external = {a: np.zeros(len(self.nvecs[g]), np.int32)
                          for a, g in self.group_of.items()}
+        self.timeouts = dict.fromkeys(self.env.agents, 0)  # steps a remote slot missed
+        self.rewards = np.zeros(self.env.num_agents, np.float32)  # last step's rewards
         self.episode = -1
         self._key = jax.random.key(seed)
         if store is not None:
@@ -89,6 +89,8 @@ class Simulation:
         from ``fold_in(second half, t)``, however the steps are cut into calls."""
         with self.lock:
             self.episode += 1
+            self.submitted.clear()
+            self.rewards = np.zeros(self.env.num_agents, np.float32)
             k_reset, self._step_key = jax.random.split(
                 jax.random.fold_in(self._key, self.episode))
             self.obs, self.state = self._reset(k_reset, self.params)
@@ -98,6 +100,7 @@ class Simulation:
             mark = np.asarray(market.last_price) * int(self.params.market.tick_value)
             #: int64 [n_accounts] each account's value at the episode's start (minor units)
             self.initial_value = np.asarray(ledger.cash) + np.asarray(ledger.position) @ mark
+            self.changed.notify_all()
 
     def snapshot(self) -> bytes:
         """The env state and observations as ``flax`` msgpack bytes (never pickle)."""
@@ -129,31 +132,79 @@ class Simulation:
         return self.market_config.episode_length - self.step_count
 
     def step(self, n: int) -> dict:
-        """Advance ``n`` steps in one jitted call; returns the last step's summary."""
+        """Advance ``n`` steps (jitted chunks); returns the last step's summary. With remote
+        slots bound, each step waits for their actions, at most ``remote_timeout`` s."""
         with self.lock:
             if not 1 <= n <= self.steps_left:
                 raise SimulationError("steps", f"steps must be in [1, {self.steps_left}] (the "
                                       "steps left in this episode; reset to start another), "
                                       f"got {n}")
+            if not self._remote():
+                self._run(n)
+                return self._summary()
+            episode, target = self.episode, self.step_count + n
+            while self.episode == episode and self.step_count < target:
+                self._await_remote()
+            return self._summary()
+
+    def _remote(self) -> list[str]:
+        return [a for a, c in self.controllers.items() if c == "remote"]
+
+    def _await_remote(self) -> None:
+        """One step once every remote slot has acted, or when ``remote_timeout`` is up."""
+        now = (self.episode, self.step_count)
+        deadline = time.monotonic() + self.remote_timeout
+        while (self.episode, self.step_count) == now and not self._all_in():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.changed.wait(left)
+        if (self.episode, self.step_count) == now:
+            self._run(1)
+
+    def _all_in(self) -> bool:
+        return all(a in self.submitted for a in self._remote())
+
+    def _run(self, n: int) -> None:
+        """``n`` steps (lock held). Remote and manual slots act on the action they submitted
+        for the first step, then hold; a remote slot that sent none holds (a timeout)."""
+        for agent in self._remote():
+            if agent not in self.submitted:
+                self.timeouts[agent] += 1
+        modes = {g: jnp.asarray([CODE[self._mode(a)] for a in agents], jnp.int32)
+                 for g, agents in self.groups.items()}
+        external = {g: jnp.asarray(np.stack([self.external[a] for a in agents]))
+                    for g, agents in self.groups.items()}
+        first = 1 if self.submitted and n > 1 else n
+        self._advance_by(first, modes, external)
+        self.submitted.clear()
+        if first < n:
             modes = {g: jnp.asarray([CODE[self._mode(a)] for a in agents], jnp.int32)
                      for g, agents in self.groups.items()}
-            external = {g: jnp.asarray(np.stack([self.external[a] for a in agents]))
-                        for g, agents in self.groups.items()}
-            key, done = self._step_key, 0
-            while done < n:
-                m = min(CHUNK, n - done)
-                (self.state, self.obs), (record, cash, position) = self._advance(
-                    key, self.state, self.obs, modes, external, self.params, m)
-                self._keep(jax.tree.map(lambda x, m=m: x[:m], (record, cash, position)), m)
-                done += m
-            return self._summary()
+            self._advance_by(n - first, modes, external)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.changed.notify_all()
+
+    def _advance_by(self, n: int, modes: dict, external: dict) -> None:
+        done = 0
+        while done < n:
+            m = min(CHUNK, n - done)
+            (self.state, self.obs), out = self._advance(
+                self._step_key, self.state, self.obs, modes, external, self.params, m)
+            self._keep(jax.tree.map(lambda x, m=m: x[:m], out), m)
+            done += m
 
     def _mode(self, agent: str) -> str:
         c = self.controllers[agent]
-        return "external" if c in ("remote", "manual") else c
+        if c in ("remote", "manual"):
+            return "external" if agent in self.submitted else "hold"
+        return c
 
     def _keep(self, outputs, n: int) -> None:
-        rec, cash, position = jax.tree.map(np.asarray, outputs)
+        rec, cash, position, reward = jax.tree.map(np.asarray, outputs)
+        self.rewards = reward[-1]
         last = self.step_count
         steps = np.arange(last - n + 1, last + 1)
         for i in range(n):
@@ -164,6 +215,56 @@ class Simulation:
                 rec, steps, self.env.agents, cash, position))
             self.store.save_snapshot(self.id, self.episode, last, self.snapshot())
 
+    # ----- remote and manual slots -----
+    def submit(self, agent: str, action: list[int]) -> int:
+        """A remote or manual slot's action for the coming step; returns that step's index.
+        The market steps as soon as every remote slot has acted, or ``remote_timeout`` s
+        after the first of them did (the others hold)."""
+        with self.lock:
+            self._check_agent(agent)
+            if self.controllers[agent] not in ("remote", "manual"):
+                raise SimulationError("agent", f"slot {agent!r} is driven by "
+                                      f"{self.controllers[agent]!r}; bind it as remote or manual "
+                                      "to send actions", status=409)
+            self.external[agent] = self._checked_action(agent, action)
+            self.submitted.add(agent)
+            coming = self.step_count + 1
+            remote = self._remote()
+            if remote and self._all_in() and self.steps_left > 0:
+                self._run(1)
+            elif remote and self._timer is None and self.steps_left > 0:
+                self._timer = threading.Timer(self.remote_timeout, self._expire,
+                                              (self.episode, self.step_count))
+                self._timer.daemon = True
+                self._timer.start()
+            return coming
+
+    def _expire(self, episode: int, step: int) -> None:
+        with self.lock:
+            self._timer = None
+            if (self.episode, self.step_count) == (episode, step) and self.steps_left > 0:
+                self._run(1)
+
+    def observe(self, agent: str, after: int | None = None, timeout: float = 0.0) -> dict:
+        """``agent``'s observation, last reward and status; with ``after``, first waits (at
+        most ``timeout`` s) until the market is past step ``after`` or a new episode began."""
+        with self.lock:
+            self._check_agent(agent)
+            episode, deadline = self.episode, time.monotonic() + timeout
+            while after is not None and self.episode == episode and self.step_count <= after:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.changed.wait(left)
+            i = self.env.agents.index(agent)
+            truncated = self.steps_left <= 0
+            return {"agent": agent, "episode": self.episode, "step": self.step_count,
+                    "observation": np.asarray(self.obs[agent], np.float64).tolist(),
+                    "reward": float(self.rewards[i]),
+                    "terminated": bool(~self.state.alive[i]) and not truncated,
+                    "truncated": truncated, "wealth": float(self.state.wealth[i]),
+                    "timeouts": self.timeouts[agent]}
+
     def _summary(self) -> dict:
         m = self.state.market
         return {"step": self.step_count, "episode": self.episode,
@@ -173,7 +274,7 @@ class Simulation:
     # ----- agents -----
     def bind(self, agent: str, controller: str) -> None:
         """Drive slot ``agent`` by ``controller`` (``hold``, ``random``, ``scripted``,
-        ``remote`` or ``manual``: the last two act by :meth:`set_action`)."""
+        ``remote`` or ``manual``: the last two act by :meth:`submit`)."""
         with self.lock:
             self._check_agent(agent)
             if controller not in ("hold", "random", "scripted", "remote", "manual"):
@@ -185,6 +286,8 @@ class Simulation:
                                       f"its observation; choose another controller")
             self.controllers[agent] = controller
             self.external[agent] = np.zeros_like(self.external[agent])
+            self.submitted.discard(agent)
+            self.changed.notify_all()
 
     def remove(self, agent: str) -> dict:
         """Stop ``agent`` trading: its orders are cancelled, its account stays in the ledger."""
@@ -194,82 +297,20 @@ class Simulation:
             market, removed = self._withdraw(self.state.market, index)
             self.state = self.state.replace(market=market)
             self.controllers[agent] = "hold"
+            self.submitted.discard(agent)
+            self.changed.notify_all()
             return {"agent": agent, "cancelled_lots": np.asarray(removed).tolist()}
 
-    def set_action(self, agent: str, action: list[int]) -> None:
-        """The action a ``remote`` or ``manual`` slot takes from the next step on."""
-        with self.lock:
-            self._check_agent(agent)
-            nvec = self.nvecs[self.group_of[agent]]
-            a = np.asarray(action, np.int64).reshape(-1)
-            if a.shape != (len(nvec),) or np.any(a < 0) or np.any(a >= np.asarray(nvec)):
-                raise SimulationError("action", f"action for {agent!r} must be {len(nvec)} "
-                                      f"int(s) with component i in [0, nvec[i]), nvec="
-                                      f"{list(nvec)}; got {action!r}")
-            self.external[agent] = a.astype(np.int32)
+    def _checked_action(self, agent: str, action: list[int]) -> np.ndarray:
+        nvec = self.nvecs[self.group_of[agent]]
+        a = np.asarray(action, np.int64).reshape(-1)
+        if a.shape != (len(nvec),) or np.any(a < 0) or np.any(a >= np.asarray(nvec)):
+            raise SimulationError("action", f"action for {agent!r} must be {len(nvec)} "
+                                  f"int(s) with component i in [0, nvec[i]), nvec="
+                                  f"{list(nvec)}; got {action!r}")
+        return a.astype(np.int32)
 
     def _check_agent(self, agent: str) -> None:
         if agent not in self.controllers:
             raise SimulationError("agent", f"no smart-tier slot {agent!r}; slots: "
                                   f"{list(self.controllers)}", status=404)
-
-    # ----- events -----
-    def inject(self, kind: str, magnitude: float, duration: int, start: int | None,
-               asset: int) -> dict:
-        """Schedule an event ``start`` (default: the next step) in the live market."""
-        names = {s.constructor: k for k, s in EVENT_KINDS.items()}
-        with self.lock:
-            if kind not in names:
-                raise SimulationError("kind", f"kind must be one of {sorted(names)}, got {kind!r}")
-            at = self.step_count if start is None else start
-            code = names[kind]
-            duration = 1 if code == EventKind.NEWS else duration
-            event = Event(kind=jnp.asarray(int(code), jnp.int32), start=jnp.asarray(at, jnp.int32),
-                          duration=jnp.asarray(duration, jnp.int32),
-                          magnitude=jnp.asarray(magnitude, jnp.float32),
-                          asset=jnp.asarray(asset, jnp.int32))
-            try:
-                validate_event(event, self.market_config.n_assets)
-            except ValueError as err:
-                raise SimulationError(_event_field(str(err)), str(err)) from None
-            schedule, dropped = inject(self.state.market.injected, event)
-            if bool(dropped):
-                raise SimulationError("kind", "the event table is full (market.max_events "
-                                      f"= {self.market_config.max_events})", status=409)
-            self.state = self.state.replace(market=self.state.market.replace(injected=schedule))
-            if self.store is not None:
-                self.store.add_event(self.id, self.episode, self.step_count, kind, magnitude,
-                                     at, duration, asset)
-            return {"kind": kind, "start": at, "duration": duration, "asset": asset,
-                    "magnitude": magnitude}
-
-    def set_breaker(self, **rules) -> dict:
-        """New circuit-breaker rules from the next step (``breaker_rules`` keywords)."""
-        with self.lock:
-            history = self.state.market.breaker.history_len
-            try:
-                built = breaker_rules(**rules, history_len=history)
-            except ValueError as err:
-                field = next((f for f in rules if str(err).startswith(f)), "enabled")
-                raise SimulationError(field, str(err)) from None
-            market = self.params.market.replace(breaker=built)
-            self.params = self.params.replace(market=market)
-            return dict(rules)
-
-    def active_events(self) -> list[dict]:
-        sched = jax.tree.map(np.asarray, self.state.market.injected)
-        live = np.asarray(active_events(self.state.market.injected, self.step_count))
-        by_code = {int(k): s.constructor for k, s in EVENT_KINDS.items()}
-        return [{"kind": by_code[int(sched.kind[i])], "start": int(sched.start[i]),
-                 "duration": int(sched.duration[i]), "magnitude": float(sched.magnitude[i]),
-                 "asset": int(sched.asset[i])} for i in np.flatnonzero(live)]
-
-
-def _event_field(message: str) -> str:
-    """The request field an event validation message (``"flash_crash: magnitude ..."``)
-    is about."""
-    words = message.partition(": ")[2].split(" ", 1)
-    first = words[0] if words else ""
-    if first in {s.magnitude_name for s in EVENT_KINDS.values()}:
-        return "magnitude"
-    return first if first in ("duration", "start", "asset") else "kind"

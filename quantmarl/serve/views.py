@@ -16,6 +16,7 @@ import numpy as np
 from quantmarl.book import query
 from quantmarl.events import is_halted
 from quantmarl.quant import herding, risk, stylized
+from quantmarl.serve import controls
 from quantmarl.serve.simulation import Simulation
 
 
@@ -40,7 +41,7 @@ def market_state(sim: Simulation, depth: int = 5, window: int = 100) -> dict:
                        "bars": bars})
     return {"id": sim.id, "episode": sim.episode, "step": sim.step_count,
             "steps_left": sim.steps_left, "clearing": sim.market_config.clearing,
-            "assets": assets, "events": sim.active_events(),
+            "assets": assets, "events": controls.active_events(sim),
             "rejections": np.asarray(m.rejections).tolist()}
 
 

@@ -36,7 +36,9 @@ def _totals(client, sim_id):
 
 def test_create_list_get_step(client, sim):
     assert sim["agents"] == {"momentum_trader_0": "hold", "market_maker_0": "hold"}
-    assert sim["action_nvec"]["market_maker_0"] == [5, 5, 3]
+    assert sim["spaces"]["market_maker_0"]["action"] == {"type": "MultiDiscrete",
+                                                         "nvec": [5, 5, 3]}
+    assert sim["spaces"]["momentum_trader_0"]["action"] == {"type": "Discrete", "n": 3}
     assert sim["id"] in [s["id"] for s in client.get("/simulations").json()]
     r = client.post(f"/simulations/{sim['id']}/step", json={"steps": 40})
     assert r.status_code == 200 and r.json()["step"] == 40
@@ -130,3 +132,29 @@ def test_body_limit_and_token(tmp_path):
         assert c.get("/health", headers={"Authorization": "Bearer nope"}).status_code == 401
         r = c.post("/simulations", headers=ok, json={"config": {"x": "y" * 1000}})
         assert r.status_code == 413 and r.json()["field"] == "body"
+
+
+def test_remote_slots_step_together_or_time_out(client):
+    sid = client.post("/simulations", json={"config": SMALL, "seed": 4,
+                                            "remote_timeout": 0.3}).json()["id"]
+    for agent in ("momentum_trader_0", "market_maker_0"):
+        client.post(f"/simulations/{sid}/agents", json={"agent": agent, "controller": "remote"})
+    obs = client.get(f"/simulations/{sid}/agents/momentum_trader_0/observation").json()
+    assert obs["step"] == 0 and len(obs["observation"]) > 0
+    # both act: the market steps at once
+    client.post(f"/simulations/{sid}/agents/momentum_trader_0/action", json={"action": [1]})
+    r = client.post(f"/simulations/{sid}/agents/market_maker_0/action",
+                    json={"action": [1, 1, 0]})
+    assert r.json()["for_step"] == 1
+    obs = client.get(f"/simulations/{sid}/agents/momentum_trader_0/observation",
+                     params={"after": 0, "timeout": 10}).json()
+    assert obs["step"] == 1 and obs["timeouts"] == 0
+    # one acts, the other is silent: the step comes after the timeout, the silent one holds
+    client.post(f"/simulations/{sid}/agents/momentum_trader_0/action", json={"action": [2]})
+    obs = client.get(f"/simulations/{sid}/agents/market_maker_0/observation",
+                     params={"after": 1, "timeout": 10}).json()
+    assert obs["step"] == 2 and obs["timeouts"] == 1
+    # an explicit step waits for them, then both hold
+    assert client.post(f"/simulations/{sid}/step", json={"steps": 2}).json()["step"] == 4
+    obs = client.get(f"/simulations/{sid}/agents/momentum_trader_0/observation").json()
+    assert obs["timeouts"] == 2

@@ -3,51 +3,14 @@ HTTP with httpx, stopped and started again on the same run store."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from tests.serve.conftest import SMALL
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(*args: str, timeout: float = 120.0):
-    """A server process on a free loopback port; yields its base URL."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "quantmarl.serve", "--port", str(port),
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": os.getcwd()})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode()
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health", timeout=5).status_code in (200, 401):
-                    break
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from tests.serve.conftest import SMALL, serve
 
 
 def test_a_simulation_survives_a_server_restart(tmp_path):

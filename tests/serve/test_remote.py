@@ -1,0 +1,80 @@
+"""Remote agents: a slot of a live simulation driven from another process over HTTP, by a
+random policy and by a checkpoint's frozen policy; slots that stay silent time out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+
+from quantmarl.client import Client
+from quantmarl.rl import checkpoint
+from quantmarl.rl.config import PRESETS, TrainConfig
+from quantmarl.rl.policy import FrozenPolicy
+from quantmarl.rl.train import make_trainer, seed_keys
+from tests.serve.conftest import SMALL, serve
+
+STEPS = 12
+AGENT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from quantmarl.client import RemoteEnv
+    from quantmarl.rl.checkpoint import load_opponents
+    from quantmarl.rl.policy import FrozenPolicy
+    url, sim_id, steps, ckpt = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    env = RemoteEnv(url, sim_id, "momentum_trader_0", wait=120)
+    env.action_space.seed(0)
+    policy = FrozenPolicy(load_opponents([ckpt])[0], (3,)) if ckpt else None
+    obs, info = env.reset()
+    rows = []
+    for _ in range(steps):
+        a = int(policy(obs[None])[0, 0]) if policy else int(env.action_space.sample())
+        rows.append({"obs": obs.tolist(), "action": a})
+        obs, reward, terminated, truncated, info = env.step(a)
+    env.close()
+    print(json.dumps({"rows": rows, "info": info}))
+""")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A checkpoint of momentum_trader learners (networks as initialised: the test is
+    about running a checkpoint's frozen policy remotely, not about its quality)."""
+    config = TrainConfig.from_dict({**PRESETS["smoke"], "seeds": 1, **SMALL,
+                                    "agent_types": ["momentum_trader"]})
+    trainer = make_trainer(config)
+    runner = jax.vmap(trainer.init)(seed_keys(config))
+    return checkpoint.save(tmp_path_factory.mktemp("ckpt") / "run", config, runner)
+
+
+@pytest.mark.parametrize("policy", ["random", "checkpoint"])
+def test_a_remote_process_trades_in_a_live_market(tmp_path, trained, policy):
+    with serve("--db", str(tmp_path / "runs.sqlite")) as url, Client(url) as api:
+        sim = api.create(SMALL, seed=2, remote_timeout=60)["id"]
+        api.add_agent(sim, "random", "market_maker_0")
+        before = api.agents(sim, limit=10_000)
+        ckpt = str(trained) if policy == "checkpoint" else ""
+        out = subprocess.run([sys.executable, "-c", AGENT, url, sim, str(STEPS), ckpt],
+                             capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PYTHONPATH": os.getcwd()})
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        after = api.agents(sim, limit=10_000)
+        assert api.state(sim)["step"] == STEPS
+        assert result["info"]["step"] == STEPS and result["info"]["timeouts"] == 0
+        assert after["accounts"][0]["controller"] == "hold"  # closed: the slot was removed
+    total = lambda rows: sum(a["cash"] for a in rows["accounts"]) + rows["fees_collected"]  # noqa: E731
+    assert total(after) == total(before)  # conservation across the remote session
+    actions = [r["action"] for r in result["rows"]]
+    if policy == "random":
+        assert len(set(actions)) > 1
+    else:  # the actions sent are the frozen policy's on the observations received
+        local = FrozenPolicy(checkpoint.load_opponents([trained])[0], (3,))
+        again = [int(local(np.asarray(r["obs"], np.float32)[None])[0, 0]) for r in result["rows"]]
+        assert again == actions
