@@ -12,6 +12,8 @@ Routes (JSON in and out; errors as in :mod:`quantmarl.serve.guard`):
 ``POST /simulations/{id}/step``           advance ``steps`` steps (jitted chunks)
 ``POST /simulations/{id}/reset``          a new episode
 ``DELETE /simulations/{id}``              stop it (``purge=true``: also its records)
+``GET  /simulations/{id}/stream``         server-sent events: one per step (``after``,
+                                          ``limit``)
 ``GET  /simulations/{id}/agents``         every account: tier, behaviour, cash, position,
                                           PnL (``tier``, ``offset``, ``limit``)
 ``POST /simulations/{id}/agents``         bind a smart-tier slot to a controller (201)
@@ -25,18 +27,25 @@ Routes (JSON in and out; errors as in :mod:`quantmarl.serve.guard`):
                                           trades (``window``)
 ``GET  /simulations/{id}/analysis``       stylized facts, spread, depth, volatility,
                                           herding (``window``)
+``POST /jobs``, ``GET /jobs[/{id}]``     background training runs and experiments
+                                          (:mod:`quantmarl.serve.job_routes`)
 ========================================  ==============================================
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
 
 from quantmarl.io import SCHEMA_VERSION, RunStore
 from quantmarl.serve import controls, views
 from quantmarl.serve.guard import MAX_BODY, Guard, install_handlers
+from quantmarl.serve.job_routes import job_routes
+from quantmarl.serve.jobs import Jobs
 from quantmarl.serve.schemas import (
     ActionRequest,
     AgentCreate,
@@ -48,6 +57,7 @@ from quantmarl.serve.schemas import (
 from quantmarl.serve.sessions import Sessions
 from quantmarl.serve.simulation import Simulation, SimulationError
 
+POLL = 0.05  # s between looks for new steps in a stream
 WINDOW = Query(None, ge=2, le=100_000, description="steps (default: all kept in memory)")
 
 
@@ -68,19 +78,24 @@ def _spaces(sim: Simulation, agent: str) -> dict:
             "action": action}
 
 
-def create_app(db: str | Path | None = None, *, token: str | None = None,
-               max_body: int = MAX_BODY, restore: bool = True) -> FastAPI:
-    """The service; ``db``: the run store file (``None``: keep nothing), ``token``:
-    required bearer token, ``restore``: bring back the store's simulations."""
+def create_app(db: str | Path | None = None, *, jobs: str | Path = "jobs",
+               token: str | None = None, max_body: int = MAX_BODY,
+               restore: bool = True) -> FastAPI:
+    """The service; ``db``: the run store file (``None``: keep nothing), ``jobs``: the
+    jobs' root directory, ``token``: required bearer token, ``restore``: bring back the
+    store's simulations."""
     store = RunStore(db) if db is not None else None
     sessions = Sessions(store)
     if restore:
         sessions.restore()
+    runner = Jobs(jobs, store)
     app = FastAPI(title="quantmarl", description="Live markets, agents, events and analysis.")
-    app.state.sessions = sessions
+    app.state.sessions, app.state.jobs = sessions, runner
     install_handlers(app)
     _routes(app, sessions)
+    job_routes(app, runner)
     app.add_middleware(Guard, token=token, max_body=max_body)
+    app.router.add_event_handler("shutdown", runner.shutdown)
     if store is not None:
         app.router.add_event_handler("shutdown", store.close)
     return app
@@ -121,6 +136,13 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
     @app.delete("/simulations/{sim_id}", status_code=204)
     def delete(sim_id: str, purge: bool = False) -> None:
         sessions.delete(sim_id, purge)
+
+    @app.get("/simulations/{sim_id}/stream")
+    async def stream(sim_id: str, request: Request, after: int = Query(0, ge=0),
+                     limit: int | None = Query(None, ge=1)) -> StreamingResponse:
+        sim = sessions.get(sim_id)
+        return StreamingResponse(_events(sim, request, after, limit),
+                                 media_type="text/event-stream")
 
     @app.get("/simulations/{sim_id}/agents")
     def agents(sim_id: str, tier: str | None = Query(None, pattern="^(smart|reactive|"
@@ -173,6 +195,24 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
         sim = sessions.get(sim_id)
         with sim.lock:
             return views.analysis(sim, window)
+
+
+async def _events(sim: Simulation, request: Request, after: int, limit: int | None):
+    """Server-sent events: each kept step past ``after`` (a new episode starts again from
+    its first step), as ``event: step`` with a JSON :func:`views.step_record`."""
+    sent, episode = 0, sim.episode
+    while limit is None or sent < limit:
+        with sim.lock:
+            if sim.episode != episode:
+                episode, after = sim.episode, 0
+            new = [views.step_record(sim, e) for e in sim.records if e[0] > after]
+        for record in new[: None if limit is None else limit - sent]:
+            yield f"event: step\ndata: {json.dumps(record)}\n\n"
+            after, sent = record["step"], sent + 1
+        if not new:
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL)
 
 
 def _free_slot(sim: Simulation) -> str:

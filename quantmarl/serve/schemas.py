@@ -63,3 +63,15 @@ class BreakerConfig(Body):
     window: int = Field(1, ge=1)
     halt_steps: int = Field(1, ge=1, le=2**31 - 1)
     band: float = Field(0.0, ge=0, lt=1)
+
+
+class JobCreate(Body):
+    """A training run (``kind="train"``: ``preset``, default smoke when ``quick``) or an
+    experiment (``herding``, ``volatility``, ``liquidity``: ``quick`` settings), with an
+    optional config mapping (the command's ``--config`` YAML) and seed count."""
+
+    kind: Literal["train", "herding", "volatility", "liquidity"]
+    quick: bool = True
+    preset: Literal["smoke", "quick", "default"] | None = None
+    seeds: int | None = Field(None, ge=1, le=4096)
+    config: dict[str, Any] = Field(default_factory=dict)

@@ -45,6 +45,26 @@ def market_state(sim: Simulation, depth: int = 5, window: int = 100) -> dict:
             "rejections": np.asarray(m.rejections).tolist()}
 
 
+STREAM_FIELDS = ("open", "high", "low", "close", "volume", "signed_volume", "best_bid",
+                 "best_ask", "spread", "halted", "fundamental")
+
+
+def step_record(sim: Simulation, entry) -> dict:
+    """One kept step as JSON: per asset the :data:`STREAM_FIELDS` (ticks, lots), depth
+    ``[bid, ask]`` (lots); smart-tier cash (minor units) and positions (lots)."""
+    step, rec, cash, position = entry
+    assets = [{**{f: _plain(getattr(rec, f)[j]) for f in STREAM_FIELDS},
+               "depth": [int(x) for x in rec.depth[j]]}
+              for j in range(sim.market_config.n_assets)]
+    return {"episode": sim.episode, "step": step, "assets": assets,
+            "agents": {a: {"cash": int(cash[k]), "position": position[k].tolist()}
+                       for k, a in enumerate(sim.env.agents)}}
+
+
+def _plain(x):
+    return bool(x) if isinstance(x, np.bool_) else int(x)
+
+
 def _ladder(books, asset: int, depth: int) -> dict | None:
     """``{"bids": [[price, lots], ...], "asks": ...}`` best first; None in auction mode."""
     if books is None:

@@ -3,6 +3,9 @@ conservation after agents come and go, and the run store it writes."""
 
 from __future__ import annotations
 
+import json
+import threading
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -158,3 +161,29 @@ def test_remote_slots_step_together_or_time_out(client):
     assert client.post(f"/simulations/{sid}/step", json={"steps": 2}).json()["step"] == 4
     obs = client.get(f"/simulations/{sid}/agents/momentum_trader_0/observation").json()
     assert obs["timeouts"] == 2
+
+
+def test_the_stream_sends_every_step_once(client):
+    sid = client.post("/simulations", json={"config": SMALL, "seed": 5}).json()["id"]
+    client.post(f"/simulations/{sid}/step", json={"steps": 3})
+    seen = []
+
+    def read(after: int, limit: int) -> None:
+        with client.stream("GET", f"/simulations/{sid}/stream",
+                           params={"after": after, "limit": limit}) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:]))
+
+    read(1, 2)  # kept steps
+    assert [e["step"] for e in seen] == [2, 3]
+    reader = threading.Thread(target=read, args=(3, 4))
+    reader.start()  # live steps, sent as they come
+    for _ in range(4):
+        client.post(f"/simulations/{sid}/step", json={"steps": 1})
+    reader.join(timeout=60)
+    assert [e["step"] for e in seen] == [2, 3, 4, 5, 6, 7]
+    state = client.get(f"/simulations/{sid}", params={"window": 1}).json()
+    assert seen[-1]["assets"][0]["close"] == state["assets"][0]["last_price"]
+    assert set(seen[-1]["agents"]) == {"momentum_trader_0", "market_maker_0"}
