@@ -215,6 +215,33 @@ def test_directions_are_declared_in_the_config(tmp_path, capsys):
     assert "directions:" in (tmp_path / "d" / "config.yaml").read_text()
 
 
+def test_sweep_doses_from_one_training(tmp_path, capsys):
+    """``--sweep`` over stress sizes only (vmapped in batches, the last one padded): at the
+    config's own shock size the dose row is the experiment's own result. The retraining
+    factors are in the slow test below."""
+    spec, cfg, n_tests = CONFIGS["liquidity"]
+    own = liquidity.LiquidityConfig().shock.magnitude
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**cfg, "sweep": {
+        "doses": [1.5, 6.0, own], "batch": 2, "learners": [], "budgets": [],
+        "variants": []}}))
+    assert main(spec, ["--config", str(path), "--out", str(tmp_path / "s"), "--sweep"]) == 0
+    md = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    report = json.loads((md.parent / "report.json").read_text())
+    validate_report(report)
+    with open(md.parent / "dose_response.csv") as fh:
+        doses = list(csv.DictReader(fh))
+    assert len(doses) == 3 * n_tests
+    base = {f["metric"]: f for f in report["findings"]}
+    own_rows = [r for r in doses if float(r["value"]) == own]
+    assert len(own_rows) == n_tests
+    for row in own_rows:
+        assert float(row["effect"]) == pytest.approx(base[row["metric"]]["effect_size"],
+                                                     rel=1e-12, abs=1e-15)
+    assert "dose_response.png" in report["files"]
+
+
+@pytest.mark.slow
 def test_sweep_reports_dose_response_and_sensitivity(tmp_path, capsys):
     """``--sweep``: the tests at every dose from one training (the doses vmapped in
     batches), retrained with other learner counts and budgets, the verdicts in a changed

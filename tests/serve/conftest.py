@@ -29,12 +29,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(*args: str, timeout: float = 120.0):
-    """A server process on a free loopback port; yields its base URL."""
+def serve(*args: str, timeout: float = 120.0, cwd=None):
+    """A server process on a free loopback port (in ``cwd``); yields its base URL."""
     port = _free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "quantmarl.serve", "--port", str(port),
-                             *args], stdout=log, stderr=subprocess.STDOUT,
+                             *args], stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                             env={**os.environ, "PYTHONPATH": os.getcwd()})
     url = f"http://127.0.0.1:{port}"
     try:

@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import numpy as np
 import pytest
 
 from quantmarl.client import Client
+from quantmarl.io import RunStore
 from quantmarl.rl import checkpoint
 from quantmarl.rl.config import PRESETS, TrainConfig
 from quantmarl.rl.policy import FrozenPolicy
@@ -53,9 +55,17 @@ def trained(tmp_path_factory):
     return checkpoint.save(tmp_path_factory.mktemp("ckpt") / "run", config, runner)
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = tmp_path_factory.mktemp("server") / "runs.sqlite"
+    with serve("--db", str(db), "--jobs", str(db.parent / "jobs")) as url:
+        yield url, db
+
+
 @pytest.mark.parametrize("policy", ["random", "checkpoint"])
-def test_a_remote_process_trades_in_a_live_market(tmp_path, trained, policy):
-    with serve("--db", str(tmp_path / "runs.sqlite")) as url, Client(url) as api:
+def test_a_remote_process_trades_in_a_live_market(server, trained, policy):
+    url, _ = server
+    with Client(url) as api:
         sim = api.create(SMALL, seed=2, remote_timeout=60)["id"]
         api.add_agent(sim, "random", "market_maker_0")
         before = api.agents(sim, limit=10_000)
@@ -69,8 +79,7 @@ def test_a_remote_process_trades_in_a_live_market(tmp_path, trained, policy):
         assert api.state(sim)["step"] == STEPS
         assert result["info"]["step"] == STEPS and result["info"]["timeouts"] == 0
         assert after["accounts"][0]["controller"] == "hold"  # closed: the slot was removed
-    total = lambda rows: sum(a["cash"] for a in rows["accounts"]) + rows["fees_collected"]  # noqa: E731
-    assert total(after) == total(before)  # conservation across the remote session
+    assert _totals(after) == _totals(before)  # conservation across the remote session
     actions = [r["action"] for r in result["rows"]]
     if policy == "random":
         assert len(set(actions)) > 1
@@ -78,3 +87,35 @@ def test_a_remote_process_trades_in_a_live_market(tmp_path, trained, policy):
         local = FrozenPolicy(checkpoint.load_opponents([trained])[0], (3,))
         again = [int(local(np.asarray(r["obs"], np.float32)[None])[0, 0]) for r in result["rows"]]
         assert again == actions
+
+
+def test_concurrent_clients_lose_and_repeat_no_step(server):
+    """16 clients step 4 simulations at once (5 requests of 1 step each): every
+    simulation takes exactly its 20 steps, each stored once, and conserves cash and lots."""
+    url, db = server
+    with Client(url) as api:
+        sims = [api.create(SMALL, seed=10 + i)["id"] for i in range(4)]
+        for sim in sims:
+            api.add_agent(sim, "random", "momentum_trader_0")
+            api.add_agent(sim, "random", "market_maker_0")
+        before = {sim: _totals(api.agents(sim, limit=10_000)) for sim in sims}
+
+    def client(i: int) -> list[int]:
+        with Client(url) as c:
+            return [c.step(sims[i % 4], 1)["step"] for _ in range(5)]
+
+    with ThreadPoolExecutor(16) as pool:
+        seen = list(pool.map(client, range(16)))
+    for i in range(len(sims)):
+        steps = sorted(s for k, got in enumerate(seen) if k % 4 == i for s in got)
+        assert steps == list(range(1, 21))  # each request got its own step
+    with Client(url) as api, RunStore(db) as store:
+        for sim in sims:
+            assert api.state(sim)["step"] == 20
+            assert store.read_steps(sim, 0)["step"].tolist() == list(range(1, 21))
+            assert _totals(api.agents(sim, limit=10_000)) == before[sim]
+
+
+def _totals(rows: dict) -> tuple[int, list[int]]:
+    cash = sum(a["cash"] for a in rows["accounts"]) + rows["fees_collected"]
+    return cash, np.sum([a["position"] for a in rows["accounts"]], axis=0).tolist()

@@ -8,20 +8,20 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 
 from tests.serve.conftest import SMALL, serve
 
 
 def test_a_simulation_survives_a_server_restart(tmp_path):
     db = str(tmp_path / "runs.sqlite")
-    with serve("--db", db) as url, httpx.Client(base_url=url, timeout=300) as c:
+    jobs = str(tmp_path / "jobs")
+    with serve("--db", db, "--jobs", jobs) as url, httpx.Client(base_url=url, timeout=300) as c:
         assert c.get("/docs").status_code == 200
         sim = c.post("/simulations", json={"config": SMALL, "seed": 1}).json()
         c.post(f"/simulations/{sim['id']}/agents", json={"controller": "random"})
         assert c.post(f"/simulations/{sim['id']}/step", json={"steps": 12}).json()["step"] == 12
         before = c.get(f"/simulations/{sim['id']}").json()["assets"][0]
-    with serve("--db", db) as url, httpx.Client(base_url=url, timeout=300) as c:
+    with serve("--db", db, "--jobs", jobs) as url, httpx.Client(base_url=url, timeout=300) as c:
         (back,) = c.get("/simulations").json()
         assert back["id"] == sim["id"] and back["step"] == 12
         assert back["agents"]["momentum_trader_0"] == "hold"  # controllers are not restored
@@ -37,10 +37,9 @@ def test_off_loopback_needs_a_token():
     assert r.returncode == 2 and "--token" in r.stderr
 
 
-@pytest.mark.parametrize("given", [None, "wrong"])
-def test_token_is_required_by_a_real_server(given):
-    with serve("--db", "", "--token", "t0ken") as url:
-        headers = {"Authorization": f"Bearer {given}"} if given else {}
-        assert httpx.get(f"{url}/simulations", headers=headers).status_code == 401
+def test_token_is_required_by_a_real_server(tmp_path):
+    with serve("--db", "", "--token", "t0ken", "--jobs", str(tmp_path / "jobs")) as url:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Token": "t0ken"}):
+            assert httpx.get(f"{url}/simulations", headers=headers).status_code == 401
         ok = httpx.get(f"{url}/simulations", headers={"Authorization": "Bearer t0ken"})
         assert ok.status_code == 200 and ok.json() == []
