@@ -21,6 +21,10 @@ Tables (version 1):
 * ``snapshots``: the last serialised market state of a simulation (``flax``
   msgpack bytes, never pickle), to restore it after a restart;
 * ``jobs``: background jobs (kind, status, config JSON, output directory, error).
+
+Version 2 adds ``fills``: one row per continuous-book execution (CDA mode): step,
+asset, order within the step, taker and maker accounts, the taker's side, price,
+lots and both fees. (In auction mode the executions are the position changes.)
 """
 
 from __future__ import annotations
@@ -95,8 +99,26 @@ CREATE TABLE jobs (
 );
 """
 
+_V2 = """
+CREATE TABLE fills (
+    sim_id TEXT NOT NULL REFERENCES simulations(id) ON DELETE CASCADE,
+    episode INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    asset INTEGER NOT NULL,
+    seq INTEGER NOT NULL,           -- execution order within the step and asset
+    taker INTEGER NOT NULL,         -- account that sent the aggressive order
+    maker INTEGER NOT NULL,         -- account whose resting order was hit
+    side INTEGER NOT NULL,          -- the taker's side: +1 bought, -1 sold
+    price INTEGER NOT NULL,         -- ticks
+    qty INTEGER NOT NULL,           -- lots
+    taker_fee INTEGER NOT NULL,     -- minor units
+    maker_fee INTEGER NOT NULL,     -- minor units
+    PRIMARY KEY (sim_id, episode, step, asset, seq)
+) WITHOUT ROWID;
+"""
+
 #: migration ``i`` takes a database from version ``i`` to ``i + 1``
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 VERSION = len(MIGRATIONS)
 
 

@@ -38,7 +38,9 @@ class StepChunk:
 
     ``step`` [T] market step after each step; ``market`` maps each
     :data:`~quantmarl.io.schema.STEP_COLUMNS` name to [T, A]; ``agents`` the
-    smart-tier names (n); ``cash`` [T, n] minor units; ``position`` [T, n, A] lots.
+    smart-tier names (n); ``cash`` [T, n] minor units; ``position`` [T, n, A] lots;
+    ``fills`` [T, A, F, 9] the steps' fills (``StepRecord.fills`` columns; rows with
+    qty 0 are padding) or None.
     """
 
     step: np.ndarray
@@ -46,6 +48,7 @@ class StepChunk:
     agents: tuple[str, ...]
     cash: np.ndarray
     position: np.ndarray
+    fills: np.ndarray | None = None
 
     @classmethod
     def from_record(cls, record: Any, step: Any, agents: Sequence[str], cash: Any,
@@ -58,9 +61,28 @@ class StepChunk:
         fees = np.zeros_like(market["close"])
         fees[:, 0] = np.asarray(record.fees).astype(np.int64)
         market["fees"] = fees
+        fills = getattr(record, "fills", None)
         return cls(step=np.asarray(step, np.int64).reshape(-1), market=market,
                    agents=tuple(agents), cash=np.asarray(cash, np.int64),
-                   position=np.asarray(position, np.int64))
+                   position=np.asarray(position, np.int64),
+                   fills=None if fills is None else np.asarray(fills, np.int64))
+
+
+FILL_COLUMNS = ("step", "asset", "seq", "taker", "maker", "side", "price", "qty",
+                "taker_fee", "maker_fee")
+# StepRecord.fills columns stored, in FILL_COLUMNS order after step, asset and seq
+_FILL_FROM_RECORD = (4, 5, 6, 2, 3, 7, 8)  # taker, maker, side, price, qty, fees
+
+
+def _fill_rows(sim_id: str, episode: int, chunk: StepChunk) -> list[tuple]:
+    if chunk.fills is None:
+        return []
+    out = []
+    for i, a, f in zip(*np.nonzero(chunk.fills[..., 3] > 0), strict=True):
+        row = chunk.fills[i, a, f]
+        out.append((sim_id, episode, int(chunk.step[i]), int(a), int(f),
+                    *(int(row[c]) for c in _FILL_FROM_RECORD)))
+    return out
 
 
 class RunStore:
@@ -135,8 +157,18 @@ class RunStore:
         marks = ", ".join("?" * (4 + len(STEP_COLUMNS)))
         with self._transaction() as db:
             db.executemany(f"INSERT OR REPLACE INTO steps VALUES ({marks})", steps)
+            db.executemany("INSERT OR REPLACE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?)", _fill_rows(sim_id, episode, chunk))
             db.executemany("INSERT OR REPLACE INTO agent_steps VALUES (?, ?, ?, ?, ?)", cash)
             db.executemany("INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)", lots)
+
+    def read_fills(self, sim_id: str, episode: int = 0) -> dict[str, np.ndarray]:
+        """Every stored fill of one episode in execution order: int64 [F] arrays
+        ``step, asset, seq, taker, maker, side, price, qty, taker_fee, maker_fee``."""
+        rows = self._query(f"SELECT {', '.join(FILL_COLUMNS)} FROM fills WHERE sim_id = ? "
+                           "AND episode = ? ORDER BY step, asset, seq", (sim_id, episode))
+        data = np.asarray(rows, np.int64).reshape(-1, len(FILL_COLUMNS))
+        return {c: data[:, i] for i, c in enumerate(FILL_COLUMNS)}
 
     def episodes(self, sim_id: str) -> list[int]:
         return [r[0] for r in self._query(

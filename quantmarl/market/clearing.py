@@ -33,7 +33,7 @@ from quantmarl.book.state import (
     BookState,
     MsgType,
 )
-from quantmarl.market.accounting import Ledger, account_deltas, settle
+from quantmarl.market.accounting import Ledger, account_deltas, fee, notional, settle
 from quantmarl.market.config import MarketConfig, MarketParams
 from quantmarl.market.halt_queue import Queued
 from quantmarl.market.layout import by_asset, concat, owners, per_asset, unflat
@@ -62,6 +62,7 @@ class Cleared:
     best_ask: jax.Array  # int64 [A] ticks after clearing, 0 if none
     depth: jax.Array  # int64 [A, 2] lots within depth_levels ticks of the best (bid, ask)
     book_refusals: jax.Array  # int64 [] agent messages the books rejected
+    fills: jax.Array | None = None  # int64 [A, F, 9] StepRecord.fills (CDA, config.record_fills)
 
 
 def clear_auction(
@@ -214,7 +215,16 @@ def clear_cda(
         volume=jnp.sum(qty_f, axis=1), signed_volume=jnp.sum(taker_side * qty_f, axis=1),
         n_trades=count,
         best_bid=jax.vmap(query.best_bid)(books), best_ask=jax.vmap(query.best_ask)(books),
-        depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals), call)
+        depth=jnp.sum(ladder_qty, axis=2), book_refusals=book_refusals,
+        fills=_fill_record(fills, params) if config.record_fills else None), call)
+
+
+def _fill_record(fills: jax.Array, params: MarketParams) -> jax.Array:
+    """int64 [A, F, 9]: the fill log's rows and the taker and maker fees each paid (minor
+    units, as :func:`settle` charges them)."""
+    value = notional(fills[..., FILL_QTY], fills[..., FILL_PRICE], params.tick_value)
+    return jnp.concatenate([fills, fee(value, params.fee_bps)[..., None],
+                            fee(value, params.maker_fee_bps)[..., None]], axis=-1)
 
 
 def _market_order_flow(side: jax.Array, price: jax.Array, filled: jax.Array) -> jax.Array:

@@ -53,6 +53,7 @@ class MarketConfig:
     depth_levels: int = 5  # price levels (CDA) or ticks (auction) summed into recorded depth
     halt_queue: int = 256  # orders per asset queued while halted (market.halt_queue), 1..2048
     record_agent_trades: bool = True  # StepRecord carries per-agent executed lots [n_accounts, A]
+    record_fills: bool = False  # CDA mode: StepRecord carries the step's fills (StepRecord.fills)
     # JAX PRNG behind the reactive agents' draws (seeded from the step key): Philox-4x32
     # (Random123) is several times faster than threefry on CPU for 100k agents' draws
     agent_prng: str = "philox4x32"
@@ -70,6 +71,7 @@ class MarketConfig:
         check_int("depth_levels", self.depth_levels, 1, 1024)
         check_int("halt_queue", self.halt_queue, 1, 2048)
         check_bool("record_agent_trades", self.record_agent_trades)
+        check_bool("record_fills", self.record_fills)
         check_choice("agent_prng", self.agent_prng, AGENT_PRNGS)
         check_choice("clearing", self.clearing, CLEARING_MODES)
         if not isinstance(self.reactive, tuple):

@@ -78,3 +78,14 @@ class StepRecord:
     reopened: jax.Array  # bool [A] the asset reopened from a halt with a call auction this step
     queued: jax.Array  # int32 [A] orders waiting in the asset's halt queue after the step
     queue_refused: jax.Array  # int64 [A] pool and burst orders a full halt queue refused
+    # CDA mode with config.record_fills: int64 [A, F, FILL_RECORD_WIDTH] the continuous fills
+    # in execution order (rows with qty 0 are padding; a reopening call's executions are in
+    # agent_qty); None otherwise
+    fills: jax.Array | None = None
+
+
+# StepRecord.fills columns: the book's fill log (taker and maker order ids, price in ticks,
+# lots, taker and maker accounts, taker side +1 buy / -1 sell), then the fees each paid
+(FILLS_TAKER_ID, FILLS_MAKER_ID, FILLS_PRICE, FILLS_QTY, FILLS_TAKER, FILLS_MAKER,
+ FILLS_SIDE, FILLS_TAKER_FEE, FILLS_MAKER_FEE) = range(9)
+FILL_RECORD_WIDTH = 9

@@ -173,7 +173,7 @@ def _record(state, ledger, cleared: Cleared, halted, fund, rejected, config,
         agent_qty=(ledger.position - state.ledger.position) if config.record_agent_trades
         else None,
         rejected=rejected, fees=ledger.fees_collected - state.ledger.fees_collected,
-        reopened=halts[0], queued=halts[1], queue_refused=halts[2],
+        reopened=halts[0], queued=halts[1], queue_refused=halts[2], fills=cleared.fills,
     )
 
 

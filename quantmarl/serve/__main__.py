@@ -1,5 +1,6 @@
 """``python -m quantmarl.serve [--host 127.0.0.1] [--port 8000] [--db runs.sqlite]
-[--jobs DIR] [--token TOKEN]``: the research service on uvicorn (OpenAPI docs at ``/docs``).
+[--jobs DIR] [--models DIR] [--token TOKEN]``: the research service on uvicorn (OpenAPI
+docs at ``/docs``).
 
 It binds 127.0.0.1 by default. Binding any other address needs a token
 (``--token`` or the ``QUANTMARL_TOKEN`` environment variable); every request must
@@ -29,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run store file (SQLite; created if missing; '' for none)")
     parser.add_argument("--jobs", default="jobs",
                         help="directory of the background jobs' outputs (default ./jobs)")
+    parser.add_argument("--models", default=None,
+                        help="directory of trained checkpoints that slots may run "
+                             "(paths outside it are refused)")
     parser.add_argument("--token", default=os.environ.get("QUANTMARL_TOKEN"),
                         help="bearer token every request must carry (default: "
                              "$QUANTMARL_TOKEN); required off loopback")
@@ -46,8 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     runtime.configure()
-    app = create_app(args.db or None, jobs=args.jobs, token=args.token or None,
-                     restore=not args.no_restore)
+    app = create_app(args.db or None, jobs=args.jobs, models=args.models,
+                     token=args.token or None, restore=not args.no_restore)
     print(f"quantmarl service on http://{args.host}:{args.port} (docs: /docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -42,7 +42,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 
 from quantmarl.io import SCHEMA_VERSION, RunStore
-from quantmarl.serve import controls, views
+from quantmarl.serve import controls, models, views
 from quantmarl.serve.guard import MAX_BODY, Guard, install_handlers
 from quantmarl.serve.job_routes import job_routes
 from quantmarl.serve.jobs import Jobs
@@ -79,13 +79,13 @@ def _spaces(sim: Simulation, agent: str) -> dict:
 
 
 def create_app(db: str | Path | None = None, *, jobs: str | Path = "jobs",
-               token: str | None = None, max_body: int = MAX_BODY,
-               restore: bool = True) -> FastAPI:
+               models: str | Path | None = None, token: str | None = None,
+               max_body: int = MAX_BODY, restore: bool = True) -> FastAPI:
     """The service; ``db``: the run store file (``None``: keep nothing), ``jobs``: the
-    jobs' root directory, ``token``: required bearer token, ``restore``: bring back the
-    store's simulations."""
+    jobs' root directory, ``models``: the directory checkpoint controllers load from,
+    ``token``: required bearer token, ``restore``: bring back the store's simulations."""
     store = RunStore(db) if db is not None else None
-    sessions = Sessions(store)
+    sessions = Sessions(store, models=None if models is None else Path(models))
     if restore:
         sessions.restore()
     runner = Jobs(jobs, store)
@@ -156,8 +156,16 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
     def add_agent(sim_id: str, body: AgentCreate) -> dict:
         sim = sessions.get(sim_id)
         agent = body.agent or _free_slot(sim)
-        sim.bind(agent, body.controller)
+        sim.check_agent(agent)
         group = sim.group_of[agent]
+        policy = None
+        if body.controller == "checkpoint":
+            path = models.resolve_checkpoint(sessions.models, body.checkpoint or "")
+            spec = next(g for g in sim.env.config.groups if g.name == group)
+            policy = models.slot_policy(path, spec, body.checkpoint_seed)
+        elif body.checkpoint is not None:
+            raise SimulationError("checkpoint", "checkpoint is for the checkpoint controller")
+        sim.bind(agent, body.controller, policy)
         return {"agent": agent, "controller": body.controller, "group": group,
                 "spaces": _spaces(sim, agent)}
 

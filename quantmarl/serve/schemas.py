@@ -31,10 +31,15 @@ class StepRequest(Body):
 
 
 class AgentCreate(Body):
-    """Bind a smart-tier slot (``agent``; default: the first slot on ``hold``)."""
+    """Bind a smart-tier slot (``agent``; default: the first slot on ``hold``). A
+    ``checkpoint`` controller names a checkpoint directory inside the server's
+    ``--models`` (and which trained seed of it, ``checkpoint_seed``)."""
 
     agent: str | None = None
-    controller: Literal["random", "scripted", "remote", "manual", "hold"] = "scripted"
+    controller: Literal["random", "scripted", "remote", "manual", "hold",
+                        "checkpoint"] = "scripted"
+    checkpoint: str | None = Field(None, max_length=512)
+    checkpoint_seed: int = Field(0, ge=0, le=4095)
 
 
 class ActionRequest(Body):

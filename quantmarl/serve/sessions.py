@@ -3,9 +3,11 @@ restore after a restart from the run store's last snapshots."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import uuid
+from pathlib import Path
 
 from quantmarl.io import RunStore
 from quantmarl.rl.config import PRESETS, TrainConfig
@@ -28,8 +30,9 @@ class Sessions:
     """Live simulations by id (thread-safe), written to ``store`` when one is given."""
 
     def __init__(self, store: RunStore | None = None, max_agents: int = MAX_AGENTS,
-                 max_simulations: int = MAX_SIMULATIONS):
+                 max_simulations: int = MAX_SIMULATIONS, models: Path | None = None):
         self.store, self.max_agents, self.max_simulations = store, max_agents, max_simulations
+        self.models = models  # the directory checkpoint controllers are loaded from
         self._live: dict[str, Simulation] = {}
         self._lock = threading.Lock()
 
@@ -40,6 +43,9 @@ class Sessions:
             built = TrainConfig.from_dict({**PRESETS[preset], **config})
         except (ValueError, TypeError) as err:
             raise SimulationError(config_field(str(err)), str(err)) from None
+        if built.market.clearing == "cda":  # the store keeps every fill
+            built = dataclasses.replace(built, market=dataclasses.replace(
+                built.market, record_fills=True))
         n = built.market.n_reactive
         if n > self.max_agents:
             raise SimulationError("config.market.reactive", f"config.market.reactive: at most "

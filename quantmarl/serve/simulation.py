@@ -35,6 +35,7 @@ from quantmarl.serve.advance import CHUNK, CODE, has_scripted_rule, make_advance
 
 HISTORY = 2000  # step records kept in memory per simulation (the store keeps all)
 REMOTE_TIMEOUT = 5.0  # s a step waits for the remote slots' actions
+CONTROLLERS = ("hold", "random", "scripted", "remote", "manual", "checkpoint")
 
 
 class SimulationError(ValueError):
@@ -74,6 +75,7 @@ class Simulation:
         self.external = {a: np.zeros(len(self.nvecs[g]), np.int32)
                          for a, g in self.group_of.items()}
         self.timeouts = dict.fromkeys(self.env.agents, 0)  # steps a remote slot missed
+        self.policies: dict = {}  # agent -> FrozenPolicy of its checkpoint controller
         self.rewards = np.zeros(self.env.num_agents, np.float32)  # last step's rewards
         self.episode = -1
         self._key = jax.random.key(seed)
@@ -90,6 +92,8 @@ class Simulation:
         with self.lock:
             self.episode += 1
             self.submitted.clear()
+            for policy in self.policies.values():
+                policy.reset()
             self.rewards = np.zeros(self.env.num_agents, np.float32)
             k_reset, self._step_key = jax.random.split(
                 jax.random.fold_in(self._key, self.episode))
@@ -188,19 +192,30 @@ class Simulation:
         self.changed.notify_all()
 
     def _advance_by(self, n: int, modes: dict, external: dict) -> None:
+        """``n`` steps in chunks; with checkpoint slots one step per call, their actions
+        computed from each step's observations."""
         done = 0
         while done < n:
-            m = min(CHUNK, n - done)
+            m = 1 if self.policies else min(CHUNK, n - done)
+            if self.policies:
+                external = self._policy_actions()
             (self.state, self.obs), out = self._advance(
                 self._step_key, self.state, self.obs, modes, external, self.params, m)
             self._keep(jax.tree.map(lambda x, m=m: x[:m], out), m)
             done += m
 
+    def _policy_actions(self) -> dict:
+        """External actions by group, the checkpoint slots' from their greedy policies."""
+        for agent, policy in self.policies.items():
+            self.external[agent] = np.asarray(policy(self.obs[agent][None])[0], np.int32)
+        return {g: jnp.asarray(np.stack([self.external[a] for a in agents]))
+                for g, agents in self.groups.items()}
+
     def _mode(self, agent: str) -> str:
         c = self.controllers[agent]
         if c in ("remote", "manual"):
             return "external" if agent in self.submitted else "hold"
-        return c
+        return "external" if c == "checkpoint" else c
 
     def _keep(self, outputs, n: int) -> None:
         rec, cash, position, reward = jax.tree.map(np.asarray, outputs)
@@ -221,7 +236,7 @@ class Simulation:
         The market steps as soon as every remote slot has acted, or ``remote_timeout`` s
         after the first of them did (the others hold)."""
         with self.lock:
-            self._check_agent(agent)
+            self.check_agent(agent)
             if self.controllers[agent] not in ("remote", "manual"):
                 raise SimulationError("agent", f"slot {agent!r} is driven by "
                                       f"{self.controllers[agent]!r}; bind it as remote or manual "
@@ -249,7 +264,7 @@ class Simulation:
         """``agent``'s observation, last reward and status; with ``after``, first waits (at
         most ``timeout`` s) until the market is past step ``after`` or a new episode began."""
         with self.lock:
-            self._check_agent(agent)
+            self.check_agent(agent)
             episode, deadline = self.episode, time.monotonic() + timeout
             while after is not None and self.episode == episode and self.step_count <= after:
                 left = deadline - time.monotonic()
@@ -272,19 +287,27 @@ class Simulation:
                 "steps_left": self.steps_left}
 
     # ----- agents -----
-    def bind(self, agent: str, controller: str) -> None:
-        """Drive slot ``agent`` by ``controller`` (``hold``, ``random``, ``scripted``,
-        ``remote`` or ``manual``: the last two act by :meth:`submit`)."""
+    def bind(self, agent: str, controller: str, policy=None) -> None:
+        """Drive slot ``agent`` by ``controller``: ``hold``, ``random``, ``scripted``,
+        ``remote`` or ``manual`` (these two act by :meth:`submit`), or ``checkpoint``
+        with ``policy``, a :class:`~quantmarl.rl.policy.FrozenPolicy` for the slot."""
         with self.lock:
-            self._check_agent(agent)
-            if controller not in ("hold", "random", "scripted", "remote", "manual"):
-                raise SimulationError("controller", "controller must be one of hold, random, "
-                                      f"scripted, remote, manual; got {controller!r}")
+            self.check_agent(agent)
+            if controller not in CONTROLLERS:
+                raise SimulationError("controller", f"controller must be one of "
+                                      f"{', '.join(CONTROLLERS)}; got {controller!r}")
             group = next(g for g in self.env.config.groups if g.name == self.group_of[agent])
             if controller == "scripted" and not has_scripted_rule(group):
                 raise SimulationError("controller", f"slot {agent!r} has no scripted rule for "
                                       f"its observation; choose another controller")
+            if (controller == "checkpoint") != (policy is not None):
+                raise SimulationError("checkpoint", "a checkpoint controller needs a "
+                                      "checkpoint, and only it takes one")
             self.controllers[agent] = controller
+            self.policies.pop(agent, None)
+            if policy is not None:
+                policy.reset()
+                self.policies[agent] = policy
             self.external[agent] = np.zeros_like(self.external[agent])
             self.submitted.discard(agent)
             self.changed.notify_all()
@@ -292,11 +315,12 @@ class Simulation:
     def remove(self, agent: str) -> dict:
         """Stop ``agent`` trading: its orders are cancelled, its account stays in the ledger."""
         with self.lock:
-            self._check_agent(agent)
+            self.check_agent(agent)
             index = self.env.agents.index(agent)
             market, removed = self._withdraw(self.state.market, index)
             self.state = self.state.replace(market=market)
             self.controllers[agent] = "hold"
+            self.policies.pop(agent, None)
             self.submitted.discard(agent)
             self.changed.notify_all()
             return {"agent": agent, "cancelled_lots": np.asarray(removed).tolist()}
@@ -310,7 +334,7 @@ class Simulation:
                                   f"{list(nvec)}; got {action!r}")
         return a.astype(np.int32)
 
-    def _check_agent(self, agent: str) -> None:
+    def check_agent(self, agent: str) -> None:
         if agent not in self.controllers:
             raise SimulationError("agent", f"no smart-tier slot {agent!r}; slots: "
                                   f"{list(self.controllers)}", status=404)

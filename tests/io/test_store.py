@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from quantmarl.io import SCHEMA_VERSION, RunStore, StepChunk
-from quantmarl.io.schema import STEP_COLUMNS
+from quantmarl.io.schema import MIGRATIONS, STEP_COLUMNS
 
 BIG = 2**62 + 12345  # beyond float64's exact integers: must come back unchanged
 
@@ -76,6 +76,36 @@ def test_simulations_events_snapshots_and_jobs(tmp_path):
         assert len(store.read_steps("s1")["step"]) == 0
 
 
+def test_an_old_file_is_migrated_and_keeps_its_data(tmp_path):
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN;\n{MIGRATIONS[0]}\nPRAGMA user_version = 1;\nCOMMIT;")
+    db.execute("INSERT INTO simulations VALUES ('old', 0, 1, '{}', 1, '[]')")
+    db.close()
+    with RunStore(path) as store:
+        assert store.version == SCHEMA_VERSION == 2
+        assert [s["id"] for s in store.simulations()] == ["old"]
+        assert len(store.read_fills("old")["qty"]) == 0  # the new table is there
+
+
+def test_fills_are_stored_in_execution_order(tmp_path):
+    fills = np.zeros((2, 2, 3, 9), np.int64)  # [T, A, F, StepRecord.fills columns]
+    # taker_id, maker_id, price, qty, taker, maker, side, taker_fee, maker_fee
+    fills[0, 1, 0] = [7, 3, 101, 5, 0, 4, 1, 2, 1]
+    fills[0, 1, 1] = [7, 2, BIG, 1, 0, 3, 1, 9, 8]
+    fills[1, 0, 2] = [8, 1, 99, 4, 1, 2, -1, 3, 0]  # rows with qty 0 are padding
+    chunk = _chunk(1, 2)
+    chunk = StepChunk(chunk.step, chunk.market, chunk.agents, chunk.cash, chunk.position, fills)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        store.add_simulation("s", 0, {}, 2, list(chunk.agents))
+        store.write_chunk("s", 0, chunk)
+        got = store.read_fills("s", 0)
+    assert {k: v.tolist() for k, v in got.items()} == {
+        "step": [1, 1, 2], "asset": [1, 1, 0], "seq": [0, 1, 2], "taker": [0, 0, 1],
+        "maker": [4, 3, 2], "side": [1, 1, -1], "price": [101, BIG, 99], "qty": [5, 1, 4],
+        "taker_fee": [2, 9, 3], "maker_fee": [1, 8, 0]}
+
+
 def test_schema_is_versioned_and_newer_files_are_refused(tmp_path):
     path = tmp_path / "runs.sqlite"
     with RunStore(path) as store:
@@ -92,7 +122,7 @@ def test_schema_is_versioned_and_newer_files_are_refused(tmp_path):
 WRITER = textwrap.dedent("""
     import sys, numpy as np
     from quantmarl.io import RunStore, StepChunk
-    from quantmarl.io.schema import STEP_COLUMNS
+    from quantmarl.io.schema import MIGRATIONS, STEP_COLUMNS
     store = RunStore(sys.argv[1])
     store.add_simulation("s", 0, {}, 1, ["a_0"])
     print("ready", flush=True)

@@ -87,6 +87,15 @@ def test_agents_events_breaker_and_conservation(client, sim):
         steps = store.read_steps(sid, 0)
         assert steps["step"].tolist() == list(range(1, 49))
         assert [e["kind"] for e in store.events(sid)] == ["flash_crash"]
+        fills = store.read_fills(sid, 0)
+    traded = np.zeros(49, np.int64)
+    np.add.at(traded, fills["step"], fills["qty"])
+    halted = steps["halted"][:, 0].astype(bool)  # a reopening call's lots are not fills
+    np.testing.assert_array_equal(traded[1:][~halted], steps["volume"][:, 0][~halted])
+    n_accounts = 2 + 22 + 1  # smart slots, reactive agents, the background pool
+    assert len(fills["qty"]) > 0 and fills["taker"].max() < n_accounts
+    assert fills["maker"].min() >= 0 and fills["maker"].max() < n_accounts
+    assert set(np.unique(fills["side"])) <= {-1, 1} and np.all(fills["taker_fee"] >= 0)
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
@@ -187,3 +196,16 @@ def test_the_stream_sends_every_step_once(client):
     state = client.get(f"/simulations/{sid}", params={"window": 1}).json()
     assert seen[-1]["assets"][0]["close"] == state["assets"][0]["last_price"]
     assert set(seen[-1]["agents"]) == {"momentum_trader_0", "market_maker_0"}
+
+
+def test_an_unexpected_error_is_a_500_without_a_stack_trace(tmp_path):
+    app = create_app(None, jobs=tmp_path / "jobs")
+
+    @app.get("/boom")
+    def boom() -> dict:
+        raise RuntimeError("secret internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+    assert r.status_code == 500 and r.json() == {"error": "internal error", "field": None}
+    assert "secret" not in r.text and "Traceback" not in r.text

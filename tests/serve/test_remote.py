@@ -119,3 +119,39 @@ def test_concurrent_clients_lose_and_repeat_no_step(server):
 def _totals(rows: dict) -> tuple[int, list[int]]:
     cash = sum(a["cash"] for a in rows["accounts"]) + rows["fees_collected"]
     return cash, np.sum([a["position"] for a in rows["accounts"]], axis=0).tolist()
+
+
+def test_a_slot_runs_a_checkpoint_from_the_models_directory(tmp_path, trained):
+    """``--models``: a slot driven by a checkpoint's greedy policy; names outside the
+    directory are refused."""
+    from fastapi.testclient import TestClient
+
+    from quantmarl.serve.app import create_app
+
+    models = trained.parent
+    with TestClient(create_app(None, jobs=tmp_path / "jobs", models=models)) as c:
+        sid = c.post("/simulations", json={"config": SMALL, "seed": 6}).json()["id"]
+        for bad, status in (("../" + models.name + "/..", 422), ("/etc", 422),
+                            ("nothing", 404)):
+            r = c.post(f"/simulations/{sid}/agents", json={
+                "agent": "momentum_trader_0", "controller": "checkpoint", "checkpoint": bad})
+            assert r.status_code == status and r.json()["field"] == "checkpoint", r.text
+        r = c.post(f"/simulations/{sid}/agents", json={
+            "agent": "market_maker_0", "controller": "checkpoint", "checkpoint": trained.name})
+        assert r.status_code == 422 and "spaces" in r.json()["error"]  # momentum learners only
+        r = c.post(f"/simulations/{sid}/agents", json={
+            "agent": "momentum_trader_0", "controller": "checkpoint",
+            "checkpoint": trained.name})
+        assert r.status_code == 201, r.text
+        seen = []
+        policy = FrozenPolicy(checkpoint.load_opponents([trained])[0], (3,))
+        for _ in range(5):  # the slot acts as the policy does on its observations
+            obs = c.get(f"/simulations/{sid}/agents/momentum_trader_0/observation").json()
+            seen.append(int(policy(np.asarray(obs["observation"], np.float32)[None])[0, 0]))
+            c.post(f"/simulations/{sid}/step", json={"steps": 1})
+        assert c.post(f"/simulations/{sid}/step", json={"steps": 3}).json()["step"] == 8
+        records = list(c.app.state.sessions.get(sid).records)[:5]
+    traded = [int(rec.agent_qty[0, 0]) for _, rec, *_ in records]  # slot 0's lots per step
+    for action, lots in zip(seen, traded, strict=True):  # 0 hold, 1 buy, 2 sell
+        assert (lots == 0) if action == 0 else (lots >= 0 if action == 1 else lots <= 0)
+    assert any(seen) == any(traded)
