@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 import jax
 import jax.numpy as jnp
 
+from experiments import recording
 from experiments.compiling import cached, jit
 from quantmarl.events import (
     breaker_rules,
@@ -147,7 +148,9 @@ def evaluate_conditions(trainer: Trainer, policy_params, keys: jax.Array,
         stacked = jax.tree.map(lambda *x: jnp.stack(x), *chunk, *[chunk[-1]] * (batch - n))
         wealth, records = jax.block_until_ready(run(keys, policy_params, stacked))
         for i in range(n):
-            yield jax.tree.map(lambda x, i=i: x[i], (wealth, records))
+            out = jax.tree.map(lambda x, i=i: x[i], (wealth, records))
+            recording.record(arms, out[1])  # --record: the episodes into a run store
+            yield out
 
 
 def evaluate_trained(trained, conditions: Sequence[MarketParams], n_episodes: int,

@@ -41,6 +41,7 @@ from experiments.compare import (
     verdict,
 )
 from experiments.config import check_range, config_to_dict, dump_config, load_config
+from experiments.recording import recording
 from experiments.report import REPORT_SCHEMA, environment, validate_report, write_report
 from quantmarl._validate import check_int
 from quantmarl.runtime import configure as configure_runtime
@@ -227,6 +228,9 @@ def _parser(spec: ExperimentSpec) -> argparse.ArgumentParser:
     p.add_argument("--sweep", action="store_true",
                    help="dose-response over the main factor and sensitivity to market "
                    "parameters (config field sweep); report in results/NAME-sweep/<time>")
+    p.add_argument("--record", metavar="FILE",
+                   help="write every evaluation episode to this run store (SQLite, "
+                   "experiments.recording)")
     return p
 
 
@@ -265,7 +269,8 @@ def main(spec: ExperimentSpec, argv: Iterable[str] | None = None) -> int:
     out_dir = make_out_dir(name, args.out)
     dump_config(config, out_dir / "config.yaml")
     t0 = time.perf_counter()
-    result = run(config, out_dir)
+    with recording(args.record, f"{name}/{out_dir.name}"):
+        result = run(config, out_dir)
     runtime = time.perf_counter() - t0
     notes = result.notes
     if args.quick:

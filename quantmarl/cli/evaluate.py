@@ -10,7 +10,8 @@ uniform-random, hold-only and scripted baselines on the same episodes (intervals
 the checkpoint's seeds) and the trained / not-trained verdict
 (:mod:`quantmarl.rl.compare`). ``--render ansi`` prints
 the market view at the end of one extra episode played through the PettingZoo
-shell. The last line printed is a JSON object with every figure.
+shell. ``--record FILE`` writes the evaluation episodes' step records to a run store
+(:mod:`quantmarl.io`). The last line printed is a JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import jax
 import numpy as np
 
 from quantmarl import runtime
 from quantmarl.env.pettingzoo import parallel_env
+from quantmarl.io import RunStore
+from quantmarl.io.episodes import store_episodes
 from quantmarl.rl import checkpoint
 from quantmarl.rl.evaluate import compare_with_baselines, make_episodes, summarise
 from quantmarl.rl.policy import act
@@ -44,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="compare with random, hold-only and scripted policies; verdict")
     p.add_argument("--render", choices=("ansi",), default=None,
                    help="print the market view after one episode")
+    p.add_argument("--record", metavar="FILE", default=None,
+                   help="write the evaluation episodes' step records to this run store "
+                        "(SQLite)")
     return p.parse_args(argv)
 
 
@@ -131,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     params = jax.tree.map(lambda x: x[index], runner.params)
     key = jax.random.key(args.seed)
-    wealth = make_episodes(trainer, args.episodes, args.policy)(key, params)
+    wealth, records = make_episodes(trainer, args.episodes, args.policy,
+                                    records=True)(key, params)
+    if args.record:
+        with RunStore(args.record) as store:
+            store_episodes(store, f"evaluate/{Path(args.checkpoint).name}/{args.policy}/"
+                           f"s{index}", records, (("episode", list(range(args.episodes))),))
     result = {"checkpoint": args.checkpoint, "episodes": args.episodes,
               "seed_index": index, "policy": args.policy,
               "agents": summarise(wealth, trainer.env.agents)}

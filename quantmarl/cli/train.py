@@ -16,7 +16,8 @@ history (``metrics.csv``, ``metrics.json``) and ``learning_curve.png``. The
 last line printed is a JSON object with the final figures (``env_steps_per_s``
 excludes compilation, reported as ``compile_s``). Checkpoints named by
 ``--opponent`` (or the config's ``opponents``) are read here and handed to the
-trainer as frozen opponents.
+trainer as frozen opponents. ``--record FILE`` then plays greedy evaluation episodes
+of every trained seed and writes their step records to a run store (:mod:`quantmarl.io`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 import jax
 
 from quantmarl import runtime
+from quantmarl.io import RunStore
+from quantmarl.io.episodes import store_episodes
 from quantmarl.rl import checkpoint, history, stopping
 from quantmarl.rl.config import (
     AGENT_TYPES,
@@ -39,6 +42,7 @@ from quantmarl.rl.config import (
     TrainConfig,
     read_yaml_mapping,
 )
+from quantmarl.rl.evaluate import make_episodes
 from quantmarl.rl.train import make_trainer, seed_keys
 
 PRESET_NAMES = ("smoke", "quick", "default")
@@ -78,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true",
                    help="continue the checkpoint in --checkpoint-dir (its config is used)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--record", metavar="FILE", default=None,
+                   help="after training, play --record-episodes greedy evaluation episodes "
+                        "per trained seed and write their step records to this run store")
+    p.add_argument("--record-episodes", type=int, default=4, metavar="N")
     return p.parse_args(argv)
 
 
@@ -168,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("checkpoint_every", "self_play"):
             if getattr(args, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
+        if args.record_episodes < 1:
+            raise ValueError("--record-episodes must be >= 1")
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -177,8 +187,27 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.record:
+        summary["recorded"] = record_episodes(Path(summary["checkpoint"]), args.record,
+                                              args.record_episodes)
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def record_episodes(directory: Path, path: str, n_episodes: int) -> int:
+    """Play ``n_episodes`` greedy episodes of every trained seed of the checkpoint in
+    ``directory`` and store them in the run store ``path`` (``train/NAME/s{seed}/e{k}``);
+    returns the episodes stored."""
+    config, trainer, runner = checkpoint.restore(directory)
+    run = make_episodes(trainer, n_episodes, "greedy", records=True)
+    key = jax.random.fold_in(jax.random.key(config.seed), 1_000_003)  # not a training key
+    stored = 0
+    with RunStore(path) as store:
+        for s in range(config.seeds):
+            _, records = run(key, jax.tree.map(lambda x, s=s: x[s], runner.params))
+            stored += len(store_episodes(store, f"train/{directory.name}/s{s}", records,
+                                         (("episode", list(range(n_episodes))),)))
+    return stored
 
 
 def _train_all(args: argparse.Namespace, config: TrainConfig, directory: Path) -> dict:

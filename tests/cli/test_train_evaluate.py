@@ -10,6 +10,7 @@ import yaml
 
 from quantmarl.cli import evaluate as evaluate_cli
 from quantmarl.cli import train as train_cli
+from quantmarl.io import RunStore
 from quantmarl.rl import checkpoint, make_trainer, seed_keys
 
 TINY = {"n_envs": 4, "n_steps": 8, "iterations": 2, "update_epochs": 1, "n_minibatches": 1,
@@ -32,9 +33,11 @@ def test_train_then_resume_then_evaluate(run_dir, capsys):
     ck = run_dir / "ck"
     args = ["--config", str(run_dir / "tiny.yaml"), "--agent-type", "market_maker",
             "--seeds", "2", "--checkpoint-dir", str(ck), "--no-progress"]
-    assert train_cli.main(args + ["--iterations", "1"]) == 0
+    db = run_dir / "runs.sqlite"
+    assert train_cli.main(args + ["--iterations", "1", "--record", str(db),
+                                  "--record-episodes", "2"]) == 0
     first = last_json(capsys)
-    assert first["iterations"] == 1 and first["seeds"] == 2
+    assert first["iterations"] == 1 and first["seeds"] == 2 and first["recorded"] == 4
     assert first["env_steps"] == 1 * 4 * 8 * 2
     for f in ("config.yaml", "state.msgpack", "meta.json", "metrics.csv", "metrics.json",
               "learning_curve.png"):
@@ -44,9 +47,16 @@ def test_train_then_resume_then_evaluate(run_dir, capsys):
     assert "nothing to do" in capsys.readouterr().err
 
     assert evaluate_cli.main(["--checkpoint", str(ck), "--episodes", "3", "--baseline",
-                              "--render", "ansi"]) == 0
+                              "--render", "ansi", "--record", str(db)]) == 0
     out = capsys.readouterr().out
     result = json.loads(out.strip().splitlines()[-1])
+    with RunStore(db) as store:  # 2 seeds x 2 training episodes, 3 evaluation episodes
+        ids = [s["id"] for s in store.simulations()]
+        length = len(store.read_steps(ids[-1])["close"])
+    assert ids == [f"train/ck/s{s}/e{e}" for s in (0, 1) for e in (0, 1)] + [
+        f"evaluate/ck/sample/s0/e{e}" for e in range(3)]
+    assert length == yaml.safe_load((run_dir / "tiny.yaml").read_text())["market"][
+        "episode_length"]
     assert "quantmarl market" in out  # the ansi frame
     stats = result["agents"]["market_maker_0"]
     for name in ("pnl", "sharpe", "max_drawdown", "win_rate"):

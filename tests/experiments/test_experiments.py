@@ -28,8 +28,10 @@ from experiments import (
     volatility,
 )
 from experiments.config import load_config
+from experiments.evaluation import ARMS
 from experiments.report import validate_report
 from experiments.runner import main, seed_keys
+from quantmarl.io import RunStore
 from quantmarl.rl.evaluate import make_episodes
 from tests.experiments.dummy import SPEC as DummySPEC
 
@@ -62,11 +64,12 @@ CONFIGS = {
 }
 
 
-def _run(name: str, tmp_path: Path, capsys, out: str = "out") -> tuple[Path, dict]:
+def _run(name: str, tmp_path: Path, capsys, out: str = "out",
+         extra: tuple[str, ...] = ()) -> tuple[Path, dict]:
     spec, cfg, _ = CONFIGS[name]
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert main(spec, ["--config", str(path), "--out", str(tmp_path / out)]) == 0
+    assert main(spec, ["--config", str(path), "--out", str(tmp_path / out), *extra]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     md = Path(lines[-1])
     assert md == tmp_path / out / "report.md" and md.is_file()
@@ -75,7 +78,7 @@ def _run(name: str, tmp_path: Path, capsys, out: str = "out") -> tuple[Path, dic
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_miniature_run_writes_a_valid_report(name, tmp_path, capsys):
-    md, report = _run(name, tmp_path, capsys)
+    md, report = _run(name, tmp_path, capsys, extra=("--record", str(tmp_path / "runs.db")))
     validate_report(report)
     assert report["experiment"] == name and report["n_seeds"] == N_SEEDS
     expected = CONFIGS[name][2]
@@ -96,6 +99,24 @@ def test_miniature_run_writes_a_valid_report(name, tmp_path, capsys):
     assert len(rows) == N_SEEDS
     assert "## Findings" in md.read_text()
     assert "## Limitations" in md.read_text() and "Training verdict" in md.read_text()
+    _check_recorded(tmp_path / "runs.db", name, CONFIGS[name][1])
+
+
+def _check_recorded(db: Path, name: str, cfg: dict) -> None:
+    """``--record``: every arm, seed and episode of each condition is in the store, and
+    the arms of one seed and episode share the market's fundamental path."""
+    with RunStore(db) as store:
+        sims = store.simulations()
+        assert sims and all(s["id"].startswith(f"{name}/out/c") for s in sims)
+        arms = {s["config"]["arm"] for s in sims}
+        assert arms == set(ARMS)
+        assert {s["config"]["seed"] for s in sims} == set(range(N_SEEDS))
+        first = [s["id"] for s in sims if s["config"]["run"].endswith("/c0")
+                 and s["config"]["seed"] == 0 and s["config"]["episode"] == 0]
+        paths = [store.read_steps(i)["fundamental"] for i in first]
+    assert len(paths) == len(ARMS) and len(paths[0]) > 0
+    for other in paths[1:]:
+        np.testing.assert_array_equal(other, paths[0])
 
 
 def test_same_seed_same_numbers(tmp_path, capsys):
