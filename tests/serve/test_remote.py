@@ -155,3 +155,25 @@ def test_a_slot_runs_a_checkpoint_from_the_models_directory(tmp_path, trained):
     for action, lots in zip(seen, traded, strict=True):  # 0 hold, 1 buy, 2 sell
         assert (lots == 0) if action == 0 else (lots >= 0 if action == 1 else lots <= 0)
     assert any(seen) == any(traded)
+
+
+def test_remote_parallel_env_passes_the_pettingzoo_api_test(server):
+    from pettingzoo.test import parallel_api_test
+
+    from quantmarl.client import RemoteParallelEnv
+
+    url, _ = server
+    with Client(url) as api:
+        sim = api.create(SMALL, seed=20, remote_timeout=30)["id"]
+    env = RemoteParallelEnv(url, sim, ["momentum_trader_0", "market_maker_0"], wait=120)
+    try:
+        parallel_api_test(env, num_cycles=80)  # past the 64-step episode: a new one begins
+        obs, _ = env.reset()
+        assert set(obs) == {"momentum_trader_0", "market_maker_0"}
+        assert env.observation_space("market_maker_0").contains(obs["market_maker_0"])
+    finally:
+        env.close()
+    with Client(url) as api:
+        assert api.state(sim)["episode"] >= 1
+        agents = api.agents(sim, tier="smart")["accounts"]
+    assert [a["controller"] for a in agents] == ["hold", "hold"]  # released by close
