@@ -2,7 +2,8 @@
 ``python -m quantmarl.serve`` on 127.0.0.1, httpx client) in requests of 1 and of 100
 steps, against the same simulation stepped in-process (:class:`Simulation.step`, run
 store included); the per-request overhead is the difference per call. Also the run
-store's write throughput (step rows per second, chunks of 100 steps).
+store's write throughput (step rows and fills per second, chunks of 100 steps, each
+chunk one transaction).
 
 Run ``python -m benchmarks.service [--quick]``; prints JSON lines
 ``{"name", "value", "unit"}``. The market is the ``smoke`` preset (momentum-trader
@@ -81,9 +82,13 @@ def local_seconds(db: Path, calls: dict[int, int]) -> dict[int, float]:
         return {n: timed(lambda n=n: sim.step(n), k) for n, k in calls.items()}
 
 
-def store_rows_per_s(db: Path, chunks: int) -> float:
-    t, a, agents = 100, 1, ("a_0", "b_0")
+def store_throughput(db: Path, chunks: int) -> tuple[float, float]:
+    """(step rows/s, fills/s) writing chunks of 100 steps of one asset, two smart slots
+    and 20 fills per step (steps, agent_steps and positions rows; fills rows)."""
+    t, a, agents, per_step = 100, 1, ("a_0", "b_0"), 20
     rng = np.random.default_rng(0)
+    fills = np.zeros((t, a, 2 * per_step, 9), np.int64)  # half of the log is padding
+    fills[:, :, :per_step] = rng.integers(1, 10**4, (t, a, per_step, 9))
     with RunStore(db) as store:
         store.add_simulation("bench", 0, {}, a, agents)
         t0 = time.perf_counter()
@@ -91,10 +96,10 @@ def store_rows_per_s(db: Path, chunks: int) -> float:
             market = {c: rng.integers(0, 10**6, (t, a)) for c in STEP_COLUMNS}
             store.write_chunk("bench", 0, StepChunk(
                 np.arange(k * t + 1, (k + 1) * t + 1), market, agents,
-                rng.integers(0, 10**9, (t, 2)), rng.integers(-9, 9, (t, 2, a))))
+                rng.integers(0, 10**9, (t, 2)), rng.integers(-9, 9, (t, 2, a)), fills))
         seconds = time.perf_counter() - t0
     rows_per_step = a + len(agents) + len(agents) * a  # steps, agent_steps, positions
-    return chunks * t * rows_per_step / seconds
+    return chunks * t * rows_per_step / seconds, chunks * t * a * per_step / seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         local = local_seconds(tmp / "local.sqlite", calls)
         with server(tmp / "api.sqlite") as url:
             api = api_seconds(url, calls)
-        rows = store_rows_per_s(tmp / "store.sqlite", 20 if args.quick else 100)
+        rows, fills = store_throughput(tmp / "store.sqlite", 20 if args.quick else 100)
     out = []
     for n in calls:
         out += [record(f"service_api_steps_per_s_chunk{n}", round(n / api[n], 1), "steps/s"),
@@ -119,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
                        round((api[n] - local[n]) * 1e3, 2), "ms"),
                 record(f"service_api_vs_local_chunk{n}", round(local[n] / api[n], 3),
                        "ratio")]
-    out.append(record("store_write_rows_per_s", round(rows), "rows/s"))
+    out.append(record("store_write_step_rows_per_s", round(rows), "rows/s"))
+    out.append(record("store_write_fills_per_s", round(fills), "fills/s"))
     emit(out)
 
 

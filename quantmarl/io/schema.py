@@ -24,7 +24,8 @@ Tables (version 1):
 
 Version 2 adds ``fills``: one row per continuous-book execution (CDA mode): step,
 asset, order within the step, taker and maker accounts, the taker's side, price,
-lots and both fees. (In auction mode the executions are the position changes.)
+lots and both fees (in auction mode the executions are the position changes); and
+``jobs.report``, a finished job's report (JSON).
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ CREATE TABLE fills (
     maker_fee INTEGER NOT NULL,     -- minor units
     PRIMARY KEY (sim_id, episode, step, asset, seq)
 ) WITHOUT ROWID;
+ALTER TABLE jobs ADD COLUMN report TEXT;  -- JSON: the finished job's report
 """
 
 #: migration ``i`` takes a database from version ``i`` to ``i + 1``

@@ -236,17 +236,23 @@ class RunStore:
     # ----- jobs -----
     def add_job(self, job_id: str, kind: str, config: dict, directory: str) -> None:
         with self._transaction() as db:
-            db.execute("INSERT INTO jobs VALUES (?, ?, 'queued', ?, NULL, ?, ?, NULL)",
+            db.execute("INSERT INTO jobs (id, kind, status, created, config, directory) "
+                       "VALUES (?, ?, 'queued', ?, ?, ?)",
                        (job_id, kind, time.time(), json.dumps(config), directory))
 
-    def set_job_status(self, job_id: str, status: str, error: str | None = None) -> None:
+    def set_job_status(self, job_id: str, status: str, error: str | None = None,
+                       report: dict | None = None) -> None:
         finished = time.time() if status in ("done", "failed", "cancelled") else None
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET status = ?, finished = ?, error = ? WHERE id = ?",
-                       (status, finished, error, job_id))
+            db.execute("UPDATE jobs SET status = ?, finished = ?, error = ?, report = ? "
+                       "WHERE id = ?", (status, finished, error,
+                                        None if report is None else json.dumps(report), job_id))
 
     def jobs(self) -> list[dict]:
+        """Every job, oldest first (config and report decoded; report None until done)."""
         rows = self._query("SELECT id, kind, status, created, finished, config, directory, "
-                           "error FROM jobs ORDER BY created")
-        names = ("id", "kind", "status", "created", "finished", "config", "directory", "error")
-        return [{**dict(zip(names, r, strict=True)), "config": json.loads(r[5])} for r in rows]
+                           "error, report FROM jobs ORDER BY created")
+        names = ("id", "kind", "status", "created", "finished", "config", "directory", "error",
+                 "report")
+        return [{**dict(zip(names, r, strict=True)), "config": json.loads(r[5]),
+                 "report": None if r[8] is None else json.loads(r[8])} for r in rows]

@@ -38,6 +38,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 
@@ -109,7 +110,7 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
 
     @app.post("/simulations", status_code=201)
     def create(body: SimulationCreate) -> dict:
-        return _summary(sessions.create(body.config, body.preset, body.seed,
+        return _summary(sessions.create(_config_of(body), body.preset, body.seed,
                                         body.remote_timeout))
 
     @app.get("/simulations")
@@ -221,6 +222,22 @@ async def _events(sim: Simulation, request: Request, after: int, limit: int | No
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL)
+
+
+def _config_of(body: SimulationCreate) -> dict:
+    """The request's config mapping: ``config``, or ``config_yaml`` parsed (safe_load)."""
+    if body.config_yaml is None:
+        return body.config
+    if body.config:
+        raise SimulationError("config_yaml", "give config or config_yaml, not both")
+    try:
+        data = yaml.safe_load(body.config_yaml)
+    except yaml.YAMLError as err:
+        raise SimulationError("config_yaml", f"config_yaml is not YAML: {err}") from None
+    if data is not None and not isinstance(data, dict):
+        raise SimulationError("config_yaml", "config_yaml must be a YAML mapping, got "
+                              f"{type(data).__name__}")
+    return data or {}
 
 
 def _free_slot(sim: Simulation) -> str:

@@ -14,11 +14,10 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from quantmarl.serve import jobs as job_files
 from quantmarl.serve.jobs import Jobs, describe
 from quantmarl.serve.schemas import JobCreate
 from quantmarl.serve.simulation import SimulationError
@@ -51,14 +50,13 @@ def job_routes(app: FastAPI, jobs: Jobs) -> None:
         return describe(jobs, job)
 
     @app.get("/jobs/{job_id}/report")
-    def report(job_id: str) -> dict:
+    def get_report(job_id: str) -> dict:
         job = jobs.get(job_id)
         if job.status == "running":
             raise SimulationError("job_id", f"job {job_id} is still running", status=409)
-        for name in ("report.json", "metrics.json"):
-            path = job.directory / name
-            if path.is_file():
-                return {"file": name, "report": json.loads(path.read_text())}
+        found = job_files.report(job)
+        if found is not None:
+            return found
         raise SimulationError("job_id", f"job {job_id} ({job.status}) wrote no report",
                               status=404)
 

@@ -12,6 +12,7 @@ the last line of its output.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -108,7 +109,7 @@ class Jobs:
                 job.status = "done" if code == 0 else "failed"
         if self.store is not None:
             error = None if job.status != "failed" else self.progress(job)
-            self.store.set_job_status(job.id, job.status, error)
+            self.store.set_job_status(job.id, job.status, error, report(job))
         job.done.set()
 
     def get(self, job_id: str) -> Job:
@@ -160,6 +161,16 @@ class Jobs:
         if job.directory.resolve() not in path.parents or not path.is_file():
             raise SimulationError("name", f"no file {name!r} in job {job.id}", status=404)
         return path
+
+
+def report(job: Job) -> dict | None:
+    """A finished job's report: an experiment's ``report.json``, a training run's final
+    metrics (``metrics.json``), as ``{"file": name, "report": content}``; None if none."""
+    for name in ("report.json", "metrics.json"):
+        path = job.directory / name
+        if path.is_file():
+            return {"file": name, "report": json.loads(path.read_text())}
+    return None
 
 
 def describe(jobs: Jobs, job: Job) -> dict:

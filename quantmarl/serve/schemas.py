@@ -20,6 +20,8 @@ class SimulationCreate(Body):
     the market), applied on top of ``preset``."""
 
     config: dict[str, Any] = Field(default_factory=dict)
+    config_yaml: str | None = Field(None, max_length=1 << 16,
+                                    description="the config as YAML text, instead of config")
     preset: Literal["smoke", "quick", "default"] = "smoke"
     seed: int = Field(0, ge=0, le=2**31 - 1)
     remote_timeout: float = Field(5.0, gt=0, le=600, description="s a step waits for the "

@@ -60,7 +60,7 @@ def test_simulations_events_snapshots_and_jobs(tmp_path):
         store.save_snapshot("s1", 0, 2, b"\x00\x01state")
         store.save_snapshot("s1", 0, 4, b"later")
         store.add_job("j1", "herding", {"quick": True}, "/tmp/j1")
-        store.set_job_status("j1", "done")
+        store.set_job_status("j1", "done", report={"file": "report.json", "report": {"n": 1}})
     with RunStore(path) as store:  # reopened: everything is still there
         assert [s["id"] for s in store.simulations()] == ["s1"]
         assert store.simulations()[0]["config"] == {"seed": 3}
@@ -70,6 +70,7 @@ def test_simulations_events_snapshots_and_jobs(tmp_path):
         assert store.load_snapshot("s1") == (0, 4, b"later")
         (job,) = store.jobs()
         assert job["status"] == "done" and job["finished"] is not None
+        assert job["report"] == {"file": "report.json", "report": {"n": 1}}
         store.delete_simulation("s1")  # cascades to its steps, accounts, events, snapshot
         assert store.simulations() == [] and store.events("s1") == []
         assert store.load_snapshot("s1") is None

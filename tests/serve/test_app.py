@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from quantmarl.io import RunStore
@@ -35,6 +36,13 @@ def _totals(client, sim_id):
     cash = sum(a["cash"] for a in rows["accounts"])
     lots = np.sum([a["position"] for a in rows["accounts"]], axis=0)
     return cash + rows["fees_collected"], lots.tolist()
+
+
+def test_a_config_can_be_sent_as_yaml(client):
+    text = yaml.safe_dump(SMALL)
+    r = client.post("/simulations", json={"config_yaml": text, "seed": 8})
+    assert r.status_code == 201 and r.json()["clearing"] == "cda"
+    assert set(r.json()["agents"]) == {"momentum_trader_0", "market_maker_0"}
 
 
 def test_create_list_get_step(client, sim):
@@ -103,6 +111,9 @@ def test_agents_events_breaker_and_conservation(client, sim):
     ("/simulations", {"config": {"agent_types": ["nobody"]}}, "config.agent_types"),
     ("/simulations", {"config": {}, "seed": -1}, "seed"),
     ("/simulations", {"confg": {}}, "confg"),
+    ("/simulations", {"config_yaml": "market: [1, 2"}, "config_yaml"),
+    ("/simulations", {"config_yaml": "- a list"}, "config_yaml"),
+    ("/simulations", {"config_yaml": "market:\n  n_assets: 0\n"}, "config.market"),
     ("/simulations", {"config": {"market": {"reactive": [["noise", 200_000]]}}},
      "config.market.reactive"),
     ("{sim}/step", {"steps": 0}, "steps"),

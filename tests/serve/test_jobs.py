@@ -50,6 +50,7 @@ def test_a_training_job_runs_to_its_report(client):
     with RunStore(client.db) as store:
         (stored,) = [j for j in store.jobs() if j["id"] == job["id"]]
     assert stored["status"] == "done" and stored["config"]["config"] == TINY_TRAIN
+    assert stored["report"] == report  # the report is kept in the store too
 
 
 def test_an_experiment_job_can_be_cancelled(client):
