@@ -4,6 +4,7 @@
 Routes (JSON in and out; errors as in :mod:`quantmarl.serve.guard`):
 
 ========================================  ==============================================
+``GET  /``                                the dashboard (:mod:`quantmarl.serve.web`)
 ``GET  /health``                          liveness, schema version, live simulations
 ``POST /simulations``                     create from a config mapping (201)
 ``GET  /simulations``                     list live simulations
@@ -57,6 +58,7 @@ from quantmarl.serve.schemas import (
 )
 from quantmarl.serve.sessions import Sessions
 from quantmarl.serve.simulation import Simulation, SimulationError
+from quantmarl.serve.web import PUBLIC, web_routes
 
 POLL = 0.05  # s between looks for new steps in a stream
 WINDOW = Query(None, ge=2, le=100_000, description="steps (default: all kept in memory)")
@@ -95,7 +97,8 @@ def create_app(db: str | Path | None = None, *, jobs: str | Path = "jobs",
     install_handlers(app)
     _routes(app, sessions)
     job_routes(app, runner)
-    app.add_middleware(Guard, token=token, max_body=max_body)
+    web_routes(app)
+    app.add_middleware(Guard, token=token, max_body=max_body, public=PUBLIC)
     app.router.add_event_handler("shutdown", runner.shutdown)
     if store is not None:
         app.router.add_event_handler("shutdown", store.close)

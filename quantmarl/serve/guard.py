@@ -60,16 +60,24 @@ class _TooLarge(Exception):
 
 class Guard:
     """ASGI middleware: refuses bodies over ``max_body`` bytes (413) and, when ``token``
-    is set, any request without ``Authorization: Bearer TOKEN`` (401)."""
+    is set, any request without ``Authorization: Bearer TOKEN`` (401), except GETs of the
+    ``public`` paths (a path equal to one, or under one ending in ``/``)."""
 
-    def __init__(self, app, token: str | None = None, max_body: int = MAX_BODY):
-        self.app, self.token, self.max_body = app, token, max_body
+    def __init__(self, app, token: str | None = None, max_body: int = MAX_BODY,
+                 public: tuple[str, ...] = ()):
+        self.app, self.token, self.max_body, self.public = app, token, max_body, public
+
+    def _public(self, scope) -> bool:
+        path = scope.get("path", "")
+        return scope.get("method") == "GET" and any(
+            path == p or (p.endswith("/") and p != "/" and path.startswith(p))
+            for p in self.public)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
-        if self.token is not None:
+        if self.token is not None and not self._public(scope):
             given = headers.get(b"authorization", b"").decode("latin-1")
             if not hmac.compare_digest(given, f"Bearer {self.token}"):
                 if scope["type"] == "http":

@@ -31,6 +31,7 @@ def market_state(sim: Simulation, depth: int = 5, window: int = 100) -> dict:
     halted = np.asarray(is_halted(m.breaker, m.step))
     assets = []
     recs = list(sim.records)[-window:]
+    last = sim.records[-1][1] if sim.records else None
     for j in range(sim.market_config.n_assets):
         bars = [{"step": s, **{f: int(getattr(r, f)[j]) for f in
                                ("open", "high", "low", "close", "volume")}} for s, r, *_ in recs]
@@ -38,6 +39,7 @@ def market_state(sim: Simulation, depth: int = 5, window: int = 100) -> dict:
                        "best_bid": int(m.best_bid[j]), "best_ask": int(m.best_ask[j]),
                        "fundamental": int(np.exp(float(m.log_fundamental[j]))),
                        "halted": bool(halted[j]), "ladder": _ladder(m.books, j, depth),
+                       **_quality(last, j),
                        "bars": bars})
     return {"id": sim.id, "episode": sim.episode, "step": sim.step_count,
             "steps_left": sim.steps_left, "clearing": sim.market_config.clearing,
@@ -63,6 +65,17 @@ def step_record(sim: Simulation, entry) -> dict:
 
 def _plain(x):
     return bool(x) if isinstance(x, np.bool_) else int(x)
+
+
+def _quality(rec, asset: int) -> dict:
+    """The last step's spread (ticks, None when a side was empty), depth near the top
+    [bid, ask] (lots) and imbalance; None before the first step."""
+    if rec is None:
+        return {"spread": None, "depth": None, "imbalance": None}
+    spread = int(rec.spread[asset])
+    return {"spread": spread if spread >= 0 else None,
+            "depth": [int(x) for x in rec.depth[asset]],
+            "imbalance": _finite(rec.imbalance[asset])}
 
 
 def _ladder(books, asset: int, depth: int) -> dict | None:
