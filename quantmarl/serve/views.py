@@ -97,6 +97,7 @@ def _value(sim: Simulation, cash, position) -> np.ndarray:
 def accounts(sim: Simulation, tier: str | None = None, offset: int = 0,
              limit: int = 100) -> dict:
     """Every ledger account: tier, behaviour, cash, position, marked PnL (minor units);
+    smart slots are named as in the env, reactive agents ``reactive.{behaviour}_{k}``;
     with ``fees_collected``, the cash of all accounts plus the fees never changes."""
     config = sim.market_config
     ledger = sim.state.market.ledger
@@ -104,7 +105,8 @@ def accounts(sim: Simulation, tier: str | None = None, offset: int = 0,
     value, start = _value(sim, cash, position), sim.initial_value
     rows = [("smart", sim.group_of[a], a, sim.controllers[a]) for a in sim.env.agents]
     for behaviour, count in config.reactive:
-        rows += [("reactive", behaviour, f"{behaviour}_{k}", None) for k in range(count)]
+        rows += [("reactive", behaviour, f"reactive.{behaviour}_{k}", None)
+                 for k in range(count)]
     rows.append(("background", "pool", "background", None))
     out = []
     for i, (t, behaviour, name, controller) in enumerate(rows):
@@ -121,11 +123,12 @@ def performance(sim: Simulation, window: int | None = None) -> dict:
     """Per smart-tier agent over the last ``window`` steps (default: the episode so far):
     PnL (fraction of the value at the window's start), Sharpe (mean / std of per-step
     value returns x sqrt(steps)), maximum drawdown (fraction), win rate (share of steps
-    whose value rose, among steps where it changed), trade count (steps with a fill)."""
+    whose value rose, among steps where it changed), trade count (steps with a fill), and
+    ``pnl_path``, the PnL after each step of the window (``step`` lists the steps)."""
     entries = list(sim.records)
     window = min(window or len(entries), len(entries))
     if window == 0:
-        return {"steps": 0, "agents": {}}
+        return {"steps": 0, "step": [], "agents": {}}
     recs = entries[-window:]
     tick = int(sim.params.market.tick_value)
 
@@ -152,8 +155,9 @@ def performance(sim: Simulation, window: int | None = None) -> dict:
                       "sharpe": _finite(r.mean() / sd * math.sqrt(len(r))) if sd > 0 else None,
                       "max_drawdown": _finite(risk.max_drawdown(p)),
                       "win_rate": _finite(np.mean(moved > 0)) if len(moved) else None,
-                      "trades": int(traded)}
-    return {"steps": len(recs), "agents": out}
+                      "trades": int(traded),
+                      "pnl_path": [_finite(x) for x in p[1:] / p[0] - 1.0]}
+    return {"steps": len(recs), "step": [e[0] for e in recs], "agents": out}
 
 
 def analysis(sim: Simulation, window: int | None = None) -> dict:

@@ -14,7 +14,7 @@ from quantmarl.serve.simulation import SimulationError
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 #: paths anyone may load without the token: they hold no data
-PUBLIC = ("/", "/web/", "/vendor/")
+PUBLIC = ("/", "/agents", "/web/", "/vendor/")
 
 
 def plotly_bundle() -> Path:
@@ -33,6 +33,10 @@ def web_routes(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def market_page() -> FileResponse:
         return FileResponse(WEB / "index.html")
+
+    @app.get("/agents", include_in_schema=False)
+    def agents_page() -> FileResponse:
+        return FileResponse(WEB / "agents.html")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -46,7 +46,7 @@ def test_the_readme_session_runs(tmp_path):
         perf = json.loads(bash(performance, url, capture_output=True, timeout=60).stdout)
         assert perf["steps"] == 60
         assert set(perf["agents"]["momentum_trader_0"]) == {
-            "pnl", "sharpe", "max_drawdown", "win_rate", "trades"}
+            "pnl", "sharpe", "max_drawdown", "win_rate", "trades", "pnl_path"}
         assert perf["agents"]["momentum_trader_0"]["trades"] > 0
     with RunStore(tmp_path / "runs.sqlite") as store:  # the line's default store
         assert [e["kind"] for e in store.events(env["SIM"])] == ["flash_crash"]

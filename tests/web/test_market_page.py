@@ -4,33 +4,11 @@ crash and see the halt marker, then check the same market through the API."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import httpx
-import pytest
 import yaml
 
 from tests.serve.conftest import SMALL, serve
-
-
-def _browser_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("no Chromium found: the browser tests need Debian's chromium package "
-                    "(apt-get install -y chromium), which .ci/run installs")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
-        yield b
-        b.close()
+from tests.web.conftest import keep_screenshot
 
 
 def test_market_view_creates_steps_and_marks_a_halt(browser, tmp_path):
@@ -75,6 +53,4 @@ def test_market_view_creates_steps_and_marks_a_halt(browser, tmp_path):
         assert len(bars["assets"][0]["bars"]) == 20
         assert not errors, errors
     assert (tmp_path / "market.png").stat().st_size > 10_000
-    keep = os.environ.get("QUANTMARL_SCREENSHOTS")  # e.g. docs/images, for the README
-    if keep:
-        shutil.copy(tmp_path / "market.png", Path(keep) / "market.png")
+    keep_screenshot(tmp_path / "market.png")
