@@ -39,7 +39,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 
@@ -55,6 +54,7 @@ from quantmarl.serve.schemas import (
     EventCreate,
     SimulationCreate,
     StepRequest,
+    config_mapping,
 )
 from quantmarl.serve.sessions import Sessions
 from quantmarl.serve.simulation import Simulation, SimulationError
@@ -113,8 +113,8 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
 
     @app.post("/simulations", status_code=201)
     def create(body: SimulationCreate) -> dict:
-        return _summary(sessions.create(_config_of(body), body.preset, body.seed,
-                                        body.remote_timeout))
+        config = config_mapping(body.config, body.config_yaml)
+        return _summary(sessions.create(config, body.preset, body.seed, body.remote_timeout))
 
     @app.get("/simulations")
     def list_all() -> list[dict]:
@@ -225,22 +225,6 @@ async def _events(sim: Simulation, request: Request, after: int, limit: int | No
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL)
-
-
-def _config_of(body: SimulationCreate) -> dict:
-    """The request's config mapping: ``config``, or ``config_yaml`` parsed (safe_load)."""
-    if body.config_yaml is None:
-        return body.config
-    if body.config:
-        raise SimulationError("config_yaml", "give config or config_yaml, not both")
-    try:
-        data = yaml.safe_load(body.config_yaml)
-    except yaml.YAMLError as err:
-        raise SimulationError("config_yaml", f"config_yaml is not YAML: {err}") from None
-    if data is not None and not isinstance(data, dict):
-        raise SimulationError("config_yaml", "config_yaml must be a YAML mapping, got "
-                              f"{type(data).__name__}")
-    return data or {}
 
 
 def _free_slot(sim: Simulation) -> str:

@@ -19,15 +19,16 @@ from fastapi.responses import FileResponse
 
 from quantmarl.serve import jobs as job_files
 from quantmarl.serve.jobs import Jobs, describe
-from quantmarl.serve.schemas import JobCreate
+from quantmarl.serve.schemas import JobCreate, config_mapping
 from quantmarl.serve.simulation import SimulationError
 
 
 def job_routes(app: FastAPI, jobs: Jobs) -> None:
     @app.post("/jobs", status_code=201)
     def start(body: JobCreate) -> dict:
+        config = config_mapping(body.config, body.config_yaml)
         return describe(jobs, jobs.start(body.kind, body.quick, body.preset, body.seeds,
-                                         body.config))
+                                         config))
 
     @app.get("/jobs")
     def list_all() -> list[dict]:

@@ -29,6 +29,7 @@ from quantmarl.serve.simulation import SimulationError
 
 EXPERIMENTS = ("herding", "volatility", "liquidity")
 KINDS = ("train", *EXPERIMENTS)
+CURVE_EVERY = 5  # a training job saves its metrics every this many updates (live curves)
 
 
 @dataclass
@@ -61,7 +62,8 @@ class Jobs:
         args = [sys.executable, "-m"]
         if kind == "train":
             args += ["quantmarl.train", "--preset", preset or ("smoke" if quick else "default"),
-                     "--checkpoint-dir", str(directory), "--no-progress"]
+                     "--checkpoint-dir", str(directory), "--no-progress",
+                     "--checkpoint-every", str(CURVE_EVERY)]
         else:
             if preset is not None:
                 raise SimulationError("preset", "preset is for training jobs; experiments "

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from quantmarl.serve.simulation import SimulationError
 
 MAX_STEPS = 100_000  # steps per request (an episode bounds it further)
 
@@ -82,3 +85,23 @@ class JobCreate(Body):
     preset: Literal["smoke", "quick", "default"] | None = None
     seeds: int | None = Field(None, ge=1, le=4096)
     config: dict[str, Any] = Field(default_factory=dict)
+    config_yaml: str | None = Field(None, max_length=1 << 16,
+                                    description="the config as YAML text, instead of config")
+
+
+def config_mapping(config: dict[str, Any], config_yaml: str | None) -> dict[str, Any]:
+    """A request's config: ``config``, or ``config_yaml`` parsed with ``yaml.safe_load``
+    (a :class:`~quantmarl.serve.simulation.SimulationError` naming ``config_yaml`` when it
+    is not a YAML mapping, or when both are given)."""
+    if config_yaml is None:
+        return config
+    if config:
+        raise SimulationError("config_yaml", "give config or config_yaml, not both")
+    try:
+        data = yaml.safe_load(config_yaml)
+    except yaml.YAMLError as err:
+        raise SimulationError("config_yaml", f"config_yaml is not YAML: {err}") from None
+    if data is not None and not isinstance(data, dict):
+        raise SimulationError("config_yaml", "config_yaml must be a YAML mapping, got "
+                              f"{type(data).__name__}")
+    return data or {}

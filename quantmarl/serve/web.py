@@ -14,7 +14,8 @@ from quantmarl.serve.simulation import SimulationError
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 #: paths anyone may load without the token: they hold no data
-PUBLIC = ("/", "/agents", "/web/", "/vendor/")
+PAGES = {"/": "index.html", "/agents": "agents.html", "/experiments": "experiments.html"}
+PUBLIC = (*PAGES, "/web/", "/vendor/")
 
 
 def plotly_bundle() -> Path:
@@ -30,13 +31,9 @@ def plotly_bundle() -> Path:
 def web_routes(app: FastAPI) -> None:
     app.mount("/web", StaticFiles(directory=WEB), name="web")
 
-    @app.get("/", include_in_schema=False)
-    def market_page() -> FileResponse:
-        return FileResponse(WEB / "index.html")
-
-    @app.get("/agents", include_in_schema=False)
-    def agents_page() -> FileResponse:
-        return FileResponse(WEB / "agents.html")
+    for path, name in PAGES.items():
+        app.add_api_route(path, lambda name=name: FileResponse(WEB / name), methods=["GET"],
+                          include_in_schema=False)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -21,10 +21,15 @@ const QM = (() => {
     }
     return data;
   }
+  async function text(path) {  // a file's text (e.g. a job's report.md)
+    const r = await fetch(path, {headers: token ? {Authorization: `Bearer ${token}`} : {}});
+    if (!r.ok) throw new Error(`${path}: ${r.status}`);
+    return r.text();
+  }
   function status(text, isError = false) {
     const el = document.getElementById("status");
     el.textContent = text;
     el.className = isError ? "error" : "";
   }
-  return {api, status, token};
+  return {api, text, status, token};
 })();
