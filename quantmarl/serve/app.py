@@ -28,6 +28,8 @@ Routes (JSON in and out; errors as in :mod:`quantmarl.serve.guard`):
                                           trades (``window``)
 ``GET  /simulations/{id}/analysis``       stylized facts, spread, depth, volatility,
                                           herding (``window``)
+``GET  /simulations/{id}/facts``          stylized facts beside the S&P 500's, ACFs and
+                                          return densities (``window``, ``asset``)
 ``POST /jobs``, ``GET /jobs[/{id}]``     background training runs and experiments
                                           (:mod:`quantmarl.serve.job_routes`)
 ========================================  ==============================================
@@ -44,6 +46,7 @@ from fastapi.responses import StreamingResponse
 
 from quantmarl.io import SCHEMA_VERSION, RunStore
 from quantmarl.serve import controls, models, views
+from quantmarl.serve.facts import compare_facts
 from quantmarl.serve.guard import MAX_BODY, Guard, install_handlers
 from quantmarl.serve.job_routes import job_routes
 from quantmarl.serve.jobs import Jobs
@@ -201,6 +204,13 @@ def _routes(app: FastAPI, sessions: Sessions) -> None:  # noqa: C901 (one route 
         sim = sessions.get(sim_id)
         with sim.lock:
             return views.performance(sim, window)
+
+    @app.get("/simulations/{sim_id}/facts")
+    def facts(sim_id: str, window: int | None = WINDOW,
+              asset: int = Query(0, ge=0)) -> dict:
+        sim = sessions.get(sim_id)
+        with sim.lock:
+            return compare_facts(sim, window, asset)
 
     @app.get("/simulations/{sim_id}/analysis")
     def analysis(sim_id: str, window: int | None = WINDOW) -> dict:

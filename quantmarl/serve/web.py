@@ -14,7 +14,8 @@ from quantmarl.serve.simulation import SimulationError
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 #: paths anyone may load without the token: they hold no data
-PAGES = {"/": "index.html", "/agents": "agents.html", "/experiments": "experiments.html"}
+PAGES = {"/": "index.html", "/agents": "agents.html", "/experiments": "experiments.html",
+         "/analysis": "analysis.html"}
 PUBLIC = (*PAGES, "/web/", "/vendor/")
 
 
