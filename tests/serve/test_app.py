@@ -150,6 +150,9 @@ def test_unknown_ids_are_404_and_remote_actions_are_checked(client, sim):
 def test_body_limit_and_token(tmp_path):
     with TestClient(create_app(None, token="s3cret", max_body=256)) as c:
         assert c.get("/health").status_code == 401
+        for page in ("/", "/agents", "/web/market.js", "/vendor/plotly.min.js"):
+            assert c.get(page).status_code == 200, page  # pages hold no data
+        assert c.get("/web/../health").status_code in (401, 404)
         ok = {"Authorization": "Bearer s3cret"}
         assert c.get("/health", headers=ok).json()["status"] == "ok"
         assert c.get("/health", headers={"Authorization": "Bearer nope"}).status_code == 401
